@@ -1,0 +1,312 @@
+"""`pflow run`: load a workflow, run it, print its result; the execution logic lives here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from pflow.cli.errors import echo_stdout, error_document, exit_code_for, report_error, warn
+from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
+from pflow.cli.render import (
+    dump_document,
+    format_value,
+    json_result,
+    text_result,
+)
+from pflow.cli.stdin import read_stdin, workflow_uses_stdin
+from pflow.core.exceptions import PflowError, WorkflowFailedError
+from pflow.core.metrics import MetricsCollector
+from pflow.core.output_controller import OutputController
+from pflow.core.paths import debug_dir
+from pflow.core.workflow_source import WorkflowSource, resolve_workflow
+from pflow.registry import Registry
+from pflow.runtime.compiler import compile_ir_to_flow
+from pflow.runtime.inputs import prepare_inputs
+from pflow.runtime.trace import WorkflowTraceCollector
+
+
+@dataclass
+class RunContext:
+    """What the run command knows about the current invocation (kept in `ctx.obj`)."""
+
+    output: OutputController
+    workflow_arg: str
+    verbose: bool = False
+    trace: bool = False
+    source: WorkflowSource | None = None
+    last_node_id: str | None = None
+    executed: list[str] = field(default_factory=list)
+
+    @property
+    def workflow_info(self) -> dict[str, str]:
+        """The `workflow` member of JSON documents."""
+        if self.source is not None and self.source.kind == "saved":
+            return {"action": "reused", "name": self.source.name}
+        return {"action": "unsaved", "name": self.workflow_arg}
+
+    def node_type(self, node_id: str | None) -> str | None:
+        """Type of node `node_id` in the loaded workflow."""
+        nodes = self.source.ir.get("nodes", []) if self.source else []
+        return next((n.get("type") for n in nodes if n.get("id") == node_id), None)
+
+
+RUN_HELP = f"""Run a workflow from a JSON file or by its saved name.
+
+PARAMS are KEY=VALUE pairs for the workflow's declared inputs. Values are converted to the
+declared type; undeclared values are inferred (true/false, numbers, JSON arrays and objects,
+else text). Piped standard input is available to the workflow as ${{stdin}}.
+
+\b
+Examples:
+  pflow run examples/hello.json name=Ada
+  pflow run my-saved-flow --output-format json
+  cat notes.txt | pflow run summarize.json -o summary
+
+{EXIT_CODE_HELP}
+"""
+
+
+@click.command(name="run", help=RUN_HELP, no_args_is_help=True)
+@click.argument("workflow")
+@click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
+@click.option("-o", "--output-key", metavar="KEY", help="Print this result key (e.g. node.stdout).")
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default="text",
+    show_default=True,
+    help="json prints one document with result and metrics.",
+)
+@click.option("-p", "--print", "print_flag", is_flag=True, help="Never show progress or prompts.")
+@click.option("--trace", is_flag=True, help="Save an execution trace under ~/.pflow/debug/.")
+@click.option("-v", "--verbose", is_flag=True, help="Explain each step; tracebacks on errors.")
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    workflow: str,
+    params: tuple[str, ...],
+    output_key: str | None,
+    output_format: str,
+    print_flag: bool,
+    trace: bool,
+    verbose: bool,
+) -> int:
+    """Entry point of `pflow run` (and of the bare `pflow WORKFLOW` form)."""
+    output_format = output_format.lower()
+    metrics = MetricsCollector() if output_format == "json" else None
+    state = RunContext(OutputController(print_flag, output_format), workflow, verbose, trace)
+    ctx.obj = state
+    words = parse_param_words(params)
+    try:
+        state.source = resolve_workflow(workflow)
+        _say(state, f"workflow '{state.source.name}' from {state.source.path}")
+        values = prepare_inputs(state.source.ir, words, from_text=True)
+        stdin_data = read_stdin() if workflow_uses_stdin(state.source.ir) else None
+    except PflowError as exc:
+        return _handle_workflow_exception(ctx, exc, None, output_format, metrics, {}, verbose)
+    if values:
+        _say(state, f"parameters: {json.dumps(values, ensure_ascii=False, default=str)}")
+    return execute_json_workflow(
+        ctx, state.source.ir, stdin_data, output_key, values, None, output_format, metrics
+    )
+
+
+def parse_param_words(words: tuple[str, ...]) -> dict[str, str]:
+    """Split KEY=VALUE words at the first `=`; later duplicates win."""
+    params: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise click.BadParameter(
+                f"expected KEY=VALUE, got {word!r}. Options go before '--'; "
+                f"a value containing spaces needs quotes: key='a b'",
+                param_hint="PARAMS",
+            )
+        params[key] = value
+    return params
+
+
+def execute_json_workflow(
+    ctx: click.Context,
+    ir_data: dict[str, Any],
+    stdin_data: str | bytes | None,
+    output_key: str | None,
+    params: dict[str, Any] | None,
+    planner_llm_calls: list[dict[str, Any]] | None,
+    output_format: str,
+    metrics_collector: MetricsCollector | None,
+) -> int:
+    """Compile and run `ir_data`, then hand the outcome to one of the three handlers."""
+    state: RunContext = ctx.obj
+    verbose = state.verbose
+    params = params or {}
+    trace = WorkflowTraceCollector(state.workflow_arg) if state.trace else None
+    shared: dict[str, Any] = {}
+    if metrics_collector is not None or planner_llm_calls:
+        shared["__llm_calls__"] = list(planner_llm_calls or [])
+    try:
+        try:
+            flow = compile_ir_to_flow(
+                ir_data,
+                Registry(),
+                initial_params=params,
+                validate=True,
+                metrics_collector=metrics_collector,
+                trace_collector=trace,
+            )
+            if output_format == "text":
+                for message in flow.warnings:
+                    warn(message)
+            shared.update(params)
+            if stdin_data is not None:
+                shared["stdin"] = stdin_data
+            _attach_progress(state, shared, flow.node_count)
+            _say(state, f"running {flow.node_count} node(s)")
+            if metrics_collector is not None:
+                metrics_collector.record_workflow_start()
+            try:
+                action = flow.run(shared)
+            finally:
+                state.last_node_id = flow.last_node_id
+                state.executed = list(dict.fromkeys(flow.executed))
+                if metrics_collector is not None:
+                    metrics_collector.record_workflow_end()
+        except Exception as exc:
+            _finish_trace(trace, "failed")
+            return _handle_workflow_exception(
+                ctx, exc, trace, output_format, metrics_collector, shared, verbose
+            )
+        if flow.failed(action):
+            _finish_trace(trace, "error")
+            return _handle_workflow_error(
+                ctx, trace, output_format, metrics_collector, shared, verbose
+            )
+        _finish_trace(trace, "success")
+        return _handle_workflow_success(
+            ctx, trace, shared, output_key, ir_data, output_format, metrics_collector, verbose
+        )
+    finally:
+        _save_trace(trace)
+
+
+def _handle_workflow_success(
+    ctx: click.Context,
+    workflow_trace: WorkflowTraceCollector | None,
+    shared_storage: dict[str, Any],
+    output_key: str | None,
+    ir_data: dict[str, Any],
+    output_format: str,
+    metrics_collector: MetricsCollector | None,
+    verbose: bool,
+) -> int:
+    """Print the run's result (text or JSON) and return exit code 0."""
+    state: RunContext = ctx.obj
+    if output_format == "json":
+        document = {
+            "success": True,
+            "result": json_result(shared_storage, ir_data, output_key, state.executed),
+            "workflow": state.workflow_info,
+            **_metrics_fields(metrics_collector, shared_storage),
+        }
+        echo_stdout(dump_document(document))
+        return ExitCode.SUCCESS
+    value, warning = text_result(shared_storage, ir_data, output_key, state.executed)
+    if warning:
+        warn(warning)
+    _say(state, "workflow completed")
+    echo_stdout(format_value(value))
+    return ExitCode.SUCCESS
+
+
+def _handle_workflow_error(
+    ctx: click.Context,
+    workflow_trace: WorkflowTraceCollector | None,
+    output_format: str,
+    metrics_collector: MetricsCollector | None,
+    shared_storage: dict[str, Any],
+    verbose: bool,
+) -> int:
+    """Report a run that ended on an error action; exit code 1."""
+    state: RunContext = ctx.obj
+    node_id = state.last_node_id
+    namespace = shared_storage.get(node_id or "")
+    reason = namespace.get("error") if isinstance(namespace, dict) else None
+    node_type = state.node_type(node_id)
+    error = WorkflowFailedError(
+        f"Node '{node_id}' ({node_type}) failed: {reason or 'it returned an error action'}",
+        node_id=node_id,
+        node_type=node_type,
+        hint=f"Add an edge from '{node_id}' with \"action\": \"error\" to handle this failure",
+    )
+    return _handle_workflow_exception(
+        ctx, error, workflow_trace, output_format, metrics_collector, shared_storage, verbose
+    )
+
+
+def _handle_workflow_exception(
+    ctx: click.Context,
+    e: BaseException,
+    workflow_trace: WorkflowTraceCollector | None,
+    output_format: str,
+    metrics_collector: MetricsCollector | None,
+    shared_storage: dict[str, Any],
+    verbose: bool,
+) -> int:
+    """Report any failure as a text block on stderr or one JSON document; return its code."""
+    state: RunContext = ctx.obj
+    if output_format != "json":
+        return report_error(e, verbose=verbose)
+    document = {
+        "success": False,
+        "error": error_document(e),
+        "workflow": state.workflow_info,
+        **_metrics_fields(metrics_collector, shared_storage),
+    }
+    echo_stdout(dump_document(document))
+    return exit_code_for(e)
+
+
+def _metrics_fields(
+    collector: MetricsCollector | None, shared: dict[str, Any]
+) -> dict[str, Any]:
+    if collector is None:
+        return {}
+    calls = shared.get("__llm_calls__")
+    summary = collector.get_summary(calls if isinstance(calls, list) else [])
+    return {
+        "duration_ms": summary["duration_ms"],
+        "total_cost_usd": summary["total_cost_usd"],
+        "nodes_executed": summary["nodes_executed"],
+        "metrics": summary["metrics"],
+    }
+
+
+def _attach_progress(state: RunContext, shared: dict[str, Any], node_count: int) -> None:
+    callback = state.output.create_progress_callback()
+    if callback is not None:
+        shared["__progress_callback__"] = callback
+        callback("", "workflow_start", None, 0, str(node_count))
+
+
+def _finish_trace(trace: WorkflowTraceCollector | None, status: str) -> None:
+    if trace is not None:
+        trace.finish(status)
+
+
+def _save_trace(trace: WorkflowTraceCollector | None) -> None:
+    if trace is None:
+        return
+    try:
+        path = trace.save(debug_dir())
+    except OSError as exc:
+        warn(f"could not save the trace: {exc}")
+        return
+    click.echo(f"Trace saved: {path}", err=True)
+
+
+def _say(state: RunContext, message: str) -> None:
+    if state.verbose:
+        click.echo(f"pflow: {message}", err=True)

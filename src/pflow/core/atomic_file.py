@@ -1,0 +1,73 @@
+"""Crash-safe file writing: write a sibling temp file, fsync it, then rename it into place."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def dump_json(data: Any) -> str:
+    """Serialise `data` the way pflow stores JSON: 2-space indent, UTF-8 text, trailing newline.
+
+    Raises ValueError for NaN/Infinity (not valid JSON) and TypeError for non-JSON values.
+    """
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _current_umask() -> int:
+    """The process umask (reading it requires setting it; it is restored at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _target_mode(path: Path, mode: int | None) -> int:
+    """Mode for the new file: explicit, else the existing file's, else 0o666 minus umask."""
+    if mode is not None:
+        return mode
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_current_umask()
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Persist a rename by fsyncing its directory; silently skipped where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace `path` with `text` (UTF-8) so readers see either the old or the new content.
+
+    The temp file `.<basename>.<random>.tmp` lives next to `path`; on any failure it is removed
+    and the exception re-raised, leaving an existing `path` untouched.
+    """
+    path = Path(path)
+    directory = path.parent
+    final_mode = _target_mode(path, mode)
+    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, final_mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)

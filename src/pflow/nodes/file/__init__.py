@@ -1,0 +1,1 @@
+"""File nodes: read, write, copy, move and delete files."""

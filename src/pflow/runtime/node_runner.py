@@ -1,0 +1,169 @@
+"""The per-node wrapper: namespacing, template resolution, timing, trace and progress events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, MutableMapping
+from typing import Any, Protocol
+
+from pocketflow import BaseNode
+
+from pflow.core.exceptions import NodeExecutionError, PflowError
+from pflow.nodes.base import PflowNode
+from pflow.runtime.templates import has_templates, resolve_params
+from pflow.runtime.trace import WorkflowTraceCollector
+
+
+class NodeMetrics(Protocol):
+    """What the runner needs from a metrics collector."""
+
+    def record_node_execution(self, node_id: str, duration_ms: float) -> None: ...
+
+
+class NamespacedStore(MutableMapping[str, Any]):
+    """A node's view of the shared store: writes land in `shared[node_id]`.
+
+    Reads look in the node's own namespace first, then at the root. Keys starting with `__`
+    (such as `__llm_calls__`) always live at the root.
+    """
+
+    def __init__(self, shared: dict[str, Any], node_id: str) -> None:
+        self._root = shared
+        existing = shared.get(node_id)
+        self._own: dict[str, Any] = existing if isinstance(existing, dict) else {}
+        shared[node_id] = self._own
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._own and not key.startswith("__"):
+            return self._own[key]
+        return self._root[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        (self._root if key.startswith("__") else self._own)[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del (self._root if key.startswith("__") else self._own)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._own or key in self._root
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._own
+        yield from (k for k in self._root if k not in self._own)
+
+    def __len__(self) -> int:
+        return len(self._own) + sum(1 for k in self._root if k not in self._own)
+
+
+class NodeRunner(BaseNode):  # type: ignore[misc]
+    """Runs one node of a compiled workflow and reports what happened.
+
+    PocketFlow's Flow would overwrite node params with the flow's; the runner keeps the IR's
+    params, resolves their templates against the store just before the node runs, and hands
+    the node its namespaced view of the store.
+    """
+
+    def __init__(
+        self,
+        node: PflowNode,
+        params: dict[str, Any],
+        *,
+        namespaced: bool = True,
+        metrics: NodeMetrics | None = None,
+        trace: WorkflowTraceCollector | None = None,
+    ) -> None:
+        super().__init__()
+        self.node = node
+        self.node_id = node.node_id
+        self.node_type = node.spec.name
+        self.raw_params = params
+        self.templated = has_templates(params)
+        self.namespaced = namespaced
+        self.metrics = metrics
+        self.trace = trace
+
+    def _run(self, shared: dict[str, Any]) -> Any:
+        callback = shared.get("__progress_callback__")
+        depth = shared.get("_pflow_depth", 0)
+        if callback is not None:
+            _notify(callback, self.node_id, "node_start", depth=depth)
+        before = self.trace.snapshot(shared) if self.trace is not None else None
+        started = time.perf_counter()
+        try:
+            action = self._execute(shared)
+        except Exception as exc:
+            error = self._as_pflow_error(exc)
+            self._report(shared, started, before, callback, depth, error=error.message)
+            raise error from exc
+        failed = isinstance(action, str) and action.startswith("error")
+        message = self._error_text(shared) if failed else None
+        self._report(shared, started, before, callback, depth, error=message)
+        return action
+
+    def _execute(self, shared: dict[str, Any]) -> Any:
+        params = (
+            resolve_params(self.raw_params, shared, self.node_id, self.node_type)
+            if self.templated
+            else dict(self.raw_params)
+        )
+        self.node.set_params(params)
+        store = NamespacedStore(shared, self.node_id) if self.namespaced else shared
+        return self.node._run(store)
+
+    def _report(
+        self,
+        shared: dict[str, Any],
+        started: float,
+        before: dict[str, Any] | None,
+        callback: Any,
+        depth: int,
+        *,
+        error: str | None,
+    ) -> None:
+        """Record timing, trace and progress; `error` is None when the node succeeded."""
+        duration_ms = (time.perf_counter() - started) * 1000
+        if self.metrics is not None:
+            self.metrics.record_node_execution(self.node_id, duration_ms)
+        ok = error is None
+        if self.trace is not None and before is not None:
+            self.trace.record_node(
+                self.node_id, self.node_type, duration_ms, ok, before, shared, error=error
+            )
+        if callback is not None:
+            if ok:
+                _notify(callback, self.node_id, "node_complete", duration_ms, depth)
+            else:
+                _notify(callback, self.node_id, "node_failed", duration_ms, depth, error)
+
+    def _error_text(self, shared: dict[str, Any]) -> str | None:
+        own = shared.get(self.node_id) if self.namespaced else shared
+        text = own.get("error") if isinstance(own, dict) else None
+        return str(text) if text else "returned an error action"
+
+    def _as_pflow_error(self, exc: Exception) -> PflowError:
+        if isinstance(exc, PflowError):
+            if exc.node_id is None:
+                exc.node_id = self.node_id
+            if exc.node_type is None:
+                exc.node_type = self.node_type
+            return exc
+        return NodeExecutionError(
+            f"Node '{self.node_id}' ({self.node_type}) failed: {exc}",
+            details=f"{type(exc).__name__}: {exc}",
+            node_id=self.node_id,
+            node_type=self.node_type,
+        )
+
+
+def _notify(
+    callback: Any,
+    node_id: str,
+    event: str,
+    duration_ms: float | None = None,
+    depth: int = 0,
+    detail: str | None = None,
+) -> None:
+    try:
+        callback(node_id, event, duration_ms, depth, detail)
+    except Exception:  # progress display must never break a run
+        return

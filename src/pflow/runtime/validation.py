@@ -1,0 +1,238 @@
+"""Checks a workflow IR must pass before it runs: schema, references, node types, templates."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+from pflow.core.exceptions import (
+    CompilationError,
+    PflowError,
+    SchemaValidationError,
+    TemplateValidationError,
+)
+from pflow.nodes.spec import NodeSpec
+from pflow.registry import Registry
+from pflow.runtime.inputs import name_problem
+from pflow.runtime.ir_schema import validate_ir_schema
+from pflow.runtime.templates import Template, iter_templates, parse_source
+
+# Root keys every run may reference without declaring them: piped data.
+RUNTIME_ROOT_KEYS = frozenset({"stdin"})
+# Output types whose inside a template may walk into (`${node.out.field}`, `${node.out[0]}`).
+_WALKABLE = frozenset({"object", "array", "any"})
+
+
+def validate_workflow(
+    ir: Any,
+    registry: Registry,
+    initial_params: dict[str, Any] | None = None,
+    *,
+    params_known: bool = True,
+) -> list[str]:
+    """Raise the first structural error, or every template error at once; return warnings.
+
+    `params_known=False` (checking a workflow before any run, e.g. when saving it) accepts
+    templates naming undeclared root values in a workflow that declares no inputs, since
+    such a workflow takes its parameters from the command line.
+    """
+    validate_ir_schema(ir)
+    _check_names(ir)
+    ids = _check_node_ids(ir)
+    _check_edges(ir, ids)
+    specs = _check_node_types(ir, registry)
+    lenient = not params_known and not ir.get("inputs")
+    _check_templates(ir, specs, set(initial_params or {}), lenient)
+    return _unused_inputs(ir)
+
+
+def _check_names(ir: dict[str, Any]) -> None:
+    for section in ("inputs", "outputs"):
+        for name in ir.get(section) or {}:
+            why = name_problem(name)
+            if why:
+                raise SchemaValidationError(
+                    f"Invalid {section[:-1]} name {name!r}: {why}",
+                    hint="Use letters, digits, '_' and '-'",
+                    pointer=f"/{section}/{_escape(name)}",
+                )
+
+
+def _check_node_ids(ir: dict[str, Any]) -> list[str]:
+    ids: list[str] = []
+    inputs = ir.get("inputs") or {}
+    for index, node in enumerate(ir["nodes"]):
+        node_id = node["id"]
+        if node_id in ids:
+            raise SchemaValidationError(
+                f"Duplicate node id '{node_id}'",
+                hint="Give every node a unique id",
+                pointer=f"/nodes/{index}/id",
+                node_id=node_id,
+            )
+        if node_id in inputs or node_id in RUNTIME_ROOT_KEYS:
+            raise SchemaValidationError(
+                f"Node id '{node_id}' is also the name of "
+                + ("a declared input" if node_id in inputs else "piped stdin"),
+                hint="Rename the node or the input: templates could not tell them apart",
+                pointer=f"/nodes/{index}/id",
+                node_id=node_id,
+            )
+        ids.append(node_id)
+    return ids
+
+
+def _check_edges(ir: dict[str, Any], ids: list[str]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, edge in enumerate(ir.get("edges") or []):
+        for end in ("from", "to"):
+            if edge[end] not in ids:
+                raise SchemaValidationError(
+                    f"Edge {index} refers to unknown node '{edge[end]}' in '{end}'",
+                    hint=_choices(edge[end], ids),
+                    pointer=f"/edges/{index}/{end}",
+                )
+        key = (edge["from"], edge.get("action", "default"))
+        if key in seen:
+            raise SchemaValidationError(
+                f"Edges {seen[key]} and {index} both leave node '{key[0]}' on action "
+                f"'{key[1]}'",
+                hint="A node follows one edge per action: remove one edge or give it "
+                "another action",
+                pointer=f"/edges/{index}",
+                node_id=key[0],
+            )
+        seen[key] = index
+    start = ir.get("start_node")
+    if start is not None and start not in ids:
+        raise SchemaValidationError(
+            f"start_node '{start}' is not a node of this workflow",
+            hint=_choices(start, ids),
+            pointer="/start_node",
+        )
+
+
+def _check_node_types(ir: dict[str, Any], registry: Registry) -> dict[str, NodeSpec]:
+    specs: dict[str, NodeSpec] = {}
+    for index, node in enumerate(ir["nodes"]):
+        try:
+            specs[node["id"]] = registry.require(node["type"])
+        except CompilationError as exc:
+            exc.node_id = node["id"]
+            exc.pointer = f"/nodes/{index}/type"
+            exc.message = f"Node '{node['id']}': {exc.message}"
+            raise
+    return specs
+
+
+def _check_templates(
+    ir: dict[str, Any], specs: dict[str, NodeSpec], params: set[str], lenient: bool = False
+) -> None:
+    roots = set(ir.get("inputs") or {}) | params | RUNTIME_ROOT_KEYS
+    namespaced = ir.get("enable_namespacing", True)
+    written = {o for s in specs.values() for o in s.output_names()}
+    problems: list[PflowError] = []
+    for index, node in enumerate(ir["nodes"]):
+        for where, template in iter_templates(node.get("params") or {}):
+            problem = _template_problem(template, specs, roots, written, namespaced)
+            if problem and not (lenient and template.base not in specs):
+                problems.append(
+                    TemplateProblem(
+                        f"Node '{node['id']}', param '{where.lstrip('/')}': {template.text} "
+                        f"{problem[0]}",
+                        hint=problem[1],
+                        node_id=node["id"],
+                        node_type=node["type"],
+                        pointer=f"/nodes/{index}/params{where}",
+                    )
+                )
+    for name, decl in (ir.get("outputs") or {}).items():
+        source = decl.get("source")
+        if not source:
+            continue
+        template = parse_source(source)
+        problem = (
+            _template_problem(template, specs, roots, written, namespaced)
+            if template
+            else ("is not a reference like ${node.key}", None)
+        )
+        if problem:
+            problems.append(
+                TemplateProblem(
+                    f"Output '{name}': source {source!r} {problem[0]}",
+                    hint=problem[1],
+                    pointer=f"/outputs/{_escape(name)}/source",
+                )
+            )
+    if problems:
+        raise TemplateValidationError(problems)
+
+
+class TemplateProblem(PflowError):
+    """One template that cannot resolve; collected into a TemplateValidationError."""
+
+
+def _template_problem(
+    template: Template,
+    specs: dict[str, NodeSpec],
+    roots: set[str],
+    written: set[str],
+    namespaced: bool,
+) -> tuple[str, str | None] | None:
+    base = template.base
+    if namespaced and base in specs:
+        return _node_reference_problem(template, specs[base])
+    if base in roots or (not namespaced and base in written):
+        return None
+    return (
+        f"refers to '{base}', which is neither a declared input nor a node id",
+        _choices(base, sorted(roots - RUNTIME_ROOT_KEYS) + list(specs))
+        + f" (or declare '{base}' under \"inputs\" and pass {base}=<value>)",
+    )
+
+
+def _node_reference_problem(template: Template, spec: NodeSpec) -> tuple[str, str] | None:
+    outputs = ", ".join(spec.output_names())
+    rest = template.path[1:]
+    if not rest or not isinstance(rest[0], str):
+        return (
+            f"names node '{template.base}' but not one of its outputs",
+            f"Use ${{{template.base}.<output>}}; {spec.name} outputs: {outputs}",
+        )
+    out_type = spec.output_type(rest[0])
+    if out_type is None:
+        return (
+            f"uses output '{rest[0]}', which node type '{spec.name}' does not write",
+            f"{spec.name} outputs: {outputs}",
+        )
+    if len(rest) > 1 and out_type not in _WALKABLE:
+        return (
+            f"walks into output '{rest[0]}', which is a {out_type}",
+            f"Use ${{{template.base}.{rest[0]}}} without the rest of the path",
+        )
+    return None
+
+
+def _unused_inputs(ir: dict[str, Any]) -> list[str]:
+    declared = list(ir.get("inputs") or {})
+    if not declared:
+        return []
+    used = {t.base for node in ir["nodes"] for _, t in iter_templates(node.get("params") or {})}
+    for decl in (ir.get("outputs") or {}).values():
+        template = parse_source(decl.get("source") or "")
+        if template:
+            used.add(template.base)
+    return [f"Declared input '{name}' is never used" for name in declared if name not in used]
+
+
+def _choices(name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"Did you mean '{close[0]}'?"
+    return f"Known names: {', '.join(known)}" if known else "Nothing to refer to yet"
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
