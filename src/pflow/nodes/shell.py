@@ -1,0 +1,238 @@
+"""Shell node: run a command with /bin/sh and capture its output and exit code."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import signal
+import subprocess
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from pflow.core.exceptions import NodeExecutionError
+from pflow.nodes.base import PflowNode
+
+logger = logging.getLogger(__name__)
+
+# Exit codes of the failures that are not the command's own.
+TIMEOUT_EXIT_CODE = -1
+START_FAILURE_EXIT_CODE = -2
+
+# Seconds to wait for the pipes to drain once a timed-out process group was killed.
+_DRAIN_SECONDS = 5.0
+
+# Commands pflow refuses to run, whatever the workflow says: (pattern, what it would do).
+_SEP = r"(?:^|[\s;&|()`])"
+_END = r"(?=$|[\s;&|)`])"
+_DANGEROUS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(_SEP + r"rm\s+(?:-\S+\s+)+/\*?" + _END), "delete the root filesystem"),
+    (re.compile(r"\bmkfs\."), "format a filesystem"),
+    (re.compile(r":\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:"), "start a fork bomb"),
+    (re.compile(r"\bdd\b[^;&|\n]*\bof=/dev/sd"), "overwrite a disk device"),
+    (re.compile(r">\s*/dev/sd"), "overwrite a disk device"),
+)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What running a command produced."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+    timed_out: bool = False
+    start_error: str | None = None
+
+
+def run_command(
+    command: str,
+    *,
+    stdin: str | bytes | None,
+    cwd: str | None,
+    env: dict[str, str] | None,
+    timeout: float,
+) -> CommandResult:
+    """Run `command` with `/bin/sh -c` in its own session; kill its process group on timeout.
+
+    Pipes are binary so piped bytes reach the command unchanged; output is decoded as UTF-8
+    (invalid bytes replaced) with CRLF and CR turned into LF. If pflow is interrupted while
+    the command runs, the command's process group is killed before the interrupt propagates.
+    """
+    data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    try:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+    except (OSError, ValueError) as exc:
+        return CommandResult("", "", START_FAILURE_EXIT_CODE, start_error=str(exc))
+    try:
+        out, err = proc.communicate(data, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        logger.debug("command timed out after %s s, killing process group %d", timeout, proc.pid)
+        _kill_group(proc)
+        stdout, stderr = _drain(proc)
+        return CommandResult(stdout, stderr, TIMEOUT_EXIT_CODE, timed_out=True)
+    except BaseException:  # Ctrl-C or any other abort: leave no orphaned command behind
+        _kill_group(proc)
+        proc.wait()
+        raise
+    return CommandResult(_text(out), _text(err), proc.returncode)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """Output produced before the kill; gives up if a runaway grandchild keeps the pipes open."""
+    try:
+        out, err = proc.communicate(timeout=_DRAIN_SECONDS)
+        return _text(out), _text(err)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.wait()
+        return _text(exc.stdout), _text(exc.stderr)
+
+
+def _text(data: str | bytes | None) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        text = data.decode("utf-8", errors="replace")
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+    return data
+
+
+def env_value(value: Any) -> str:
+    """An environment variable's text for a JSON value."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+class ShellNode(PflowNode):
+    """Run `command` with /bin/sh; non-zero exit codes take the error action."""
+
+    def prep(self, shared: MutableMapping[str, Any]) -> dict[str, Any]:
+        command: str = self.param("command")
+        self._refuse_dangerous(command)
+        return {
+            "command": command,
+            "stdin": self._stdin(shared),
+            "cwd": self._cwd(),
+            "env": self._env(),
+            "timeout": self._timeout(),
+            "ignore_errors": self.param("ignore_errors"),
+        }
+
+    def exec(self, prep_res: dict[str, Any]) -> CommandResult:
+        return run_command(
+            prep_res["command"],
+            stdin=prep_res["stdin"],
+            cwd=prep_res["cwd"],
+            env=prep_res["env"],
+            timeout=prep_res["timeout"],
+        )
+
+    def post(
+        self, shared: MutableMapping[str, Any], prep_res: dict[str, Any], exec_res: CommandResult
+    ) -> str:
+        self.write(
+            shared, stdout=exec_res.stdout, stderr=exec_res.stderr, exit_code=exec_res.exit_code
+        )
+        if exec_res.start_error is not None:
+            self.write(shared, error=f"Failed to execute command: {exec_res.start_error}")
+            return "error"
+        if exec_res.timed_out:
+            self.write(shared, error=f"Command timed out after {prep_res['timeout']:g} seconds")
+            return "error"
+        if exec_res.exit_code == 0 or prep_res["ignore_errors"]:
+            return "default"
+        error = f"Command failed with exit code {exec_res.exit_code}"
+        last_line = _last_line(exec_res.stderr)
+        if last_line:
+            error += f": {last_line}"
+        self.write(shared, error=error)
+        return "error"
+
+    def _refuse_dangerous(self, command: str) -> None:
+        for pattern, effect in _DANGEROUS:
+            if pattern.search(command):
+                raise NodeExecutionError(
+                    f"Node '{self.node_id}' (shell): refusing to run a command that would "
+                    f"{effect}: {command!r}",
+                    hint="pflow blocks a few destructive commands; rewrite the command "
+                    "so that it targets only the paths it needs",
+                    node_id=self.node_id,
+                    node_type=self.spec.name,
+                    pointer="params/command",
+                )
+
+    def _stdin(self, shared: MutableMapping[str, Any]) -> str | bytes | None:
+        value = self.param("stdin")
+        if value is not None:
+            if isinstance(value, str | bytes):
+                return value
+            return json.dumps(value, ensure_ascii=False)
+        piped = shared.get("stdin")  # data piped into pflow, as in pflow 0.0.1
+        return piped if isinstance(piped, str | bytes) else None
+
+    def _cwd(self) -> str | None:
+        raw: str | None = self.param("cwd")
+        if raw is None:
+            return None
+        path = os.path.abspath(os.path.expanduser(raw))
+        if not os.path.isdir(path):
+            problem = "does not exist" if not os.path.exists(path) else "is not a directory"
+            raise self.fail(
+                f"working directory '{path}' {problem}",
+                hint="Set 'cwd' to an existing directory, or create it in an earlier step",
+            )
+        return path
+
+    def _env(self) -> dict[str, str] | None:
+        extra: dict[str, Any] | None = self.param("env")
+        if not extra:
+            return None
+        for name in extra:
+            if not name or "=" in name or "\0" in name:
+                raise self.fail(
+                    f"invalid environment variable name {name!r}",
+                    hint="Names must be non-empty and contain neither '=' nor NUL",
+                )
+        return {**os.environ, **{name: env_value(v) for name, v in extra.items()}}
+
+    def _timeout(self) -> float:
+        timeout: float = self.param("timeout")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise self.fail(
+                f"timeout must be a positive number of seconds, got {timeout!r}",
+                hint='For example "timeout": 60',
+            )
+        return timeout
+
+
+def _last_line(text: str) -> str:
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""
