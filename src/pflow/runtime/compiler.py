@@ -10,7 +10,7 @@ from pflow.registry import Registry
 from pflow.runtime.flow import WorkflowFlow
 from pflow.runtime.node_runner import NodeMetrics, NodeRunner
 from pflow.runtime.trace import WorkflowTraceCollector
-from pflow.runtime.validation import validate_workflow
+from pflow.runtime.validation import effective_edges, validate_workflow
 
 
 def compile_ir_to_flow(
@@ -42,7 +42,7 @@ def compile_ir_to_flow(
             metrics=metrics_collector,
             trace=trace_collector,
         )
-    for edge in ir.get("edges") or []:
+    for edge in effective_edges(ir):
         runners[edge["from"]].successors[edge.get("action", "default")] = runners[edge["to"]]
     start_id = ir.get("start_node") or ir["nodes"][0]["id"]
     if start_id not in runners:

@@ -36,6 +36,7 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
     def _orch(self, shared: dict[str, Any], params: Any = None) -> Any:
         current: NodeRunner | None = self.start_node
         action: Any = None
+        self.executed = []
         while current is not None:
             runner = copy.copy(current)
             self.last_node_id = runner.node_id

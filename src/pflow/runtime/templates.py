@@ -182,7 +182,10 @@ def _resolution_hint(template: Template, context: Mapping[str, Any]) -> str:
     if template.base == "stdin":
         return "Pipe data into pflow, e.g. `echo hello | pflow run workflow.json`"
     if template.base not in context:
-        return f"'{template.base}' was never set: pass it as {template.base}=<value>"
+        return (
+            f"'{template.base}' has no value: if it is a node, it did not run before this "
+            f"node on the path taken; if it is an input, pass {template.base}=<value>"
+        )
     return (
         f"'{template.base}' exists but has no '{_path_text(template.path[1:])}': check the "
         f"spelling, or route around the node that should have written it"

@@ -44,7 +44,33 @@ def validate_workflow(
     specs = _check_node_types(ir, registry)
     lenient = not params_known and not ir.get("inputs")
     _check_templates(ir, specs, set(initial_params or {}), lenient)
-    return _unused_inputs(ir)
+    return _unused_inputs(ir) + _unreachable_nodes(ir)
+
+
+def effective_edges(ir: dict[str, Any]) -> list[dict[str, Any]]:
+    """The IR's edges; when the `edges` key is absent, the nodes form a chain in list order."""
+    if "edges" in ir:
+        return list(ir["edges"] or [])
+    nodes = ir["nodes"]
+    return [{"from": a["id"], "to": b["id"]} for a, b in zip(nodes, nodes[1:], strict=False)]
+
+
+def _unreachable_nodes(ir: dict[str, Any]) -> list[str]:
+    successors: dict[str, list[str]] = {}
+    for edge in effective_edges(ir):
+        successors.setdefault(edge["from"], []).append(edge["to"])
+    start = ir.get("start_node") or ir["nodes"][0]["id"]
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in successors.get(todo.pop(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return [
+        f"Node '{n['id']}' can never run: no edge leads to it from '{start}'"
+        for n in ir["nodes"]
+        if n["id"] not in seen
+    ]
 
 
 def _check_names(ir: dict[str, Any]) -> None:
@@ -60,7 +86,7 @@ def _check_names(ir: dict[str, Any]) -> None:
 
 
 def _check_node_ids(ir: dict[str, Any]) -> list[str]:
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # ordered like a list, O(1) membership like a set
     inputs = ir.get("inputs") or {}
     for index, node in enumerate(ir["nodes"]):
         node_id = node["id"]
@@ -79,15 +105,16 @@ def _check_node_ids(ir: dict[str, Any]) -> list[str]:
                 pointer=f"/nodes/{index}/id",
                 node_id=node_id,
             )
-        ids.append(node_id)
-    return ids
+        ids[node_id] = None
+    return list(ids)
 
 
 def _check_edges(ir: dict[str, Any], ids: list[str]) -> None:
     seen: dict[tuple[str, str], int] = {}
+    known = set(ids)
     for index, edge in enumerate(ir.get("edges") or []):
         for end in ("from", "to"):
-            if edge[end] not in ids:
+            if edge[end] not in known:
                 raise SchemaValidationError(
                     f"Edge {index} refers to unknown node '{edge[end]}' in '{end}'",
                     hint=_choices(edge[end], ids),
@@ -105,7 +132,7 @@ def _check_edges(ir: dict[str, Any], ids: list[str]) -> None:
             )
         seen[key] = index
     start = ir.get("start_node")
-    if start is not None and start not in ids:
+    if start is not None and start not in known:
         raise SchemaValidationError(
             f"start_node '{start}' is not a node of this workflow",
             hint=_choices(start, ids),
@@ -151,13 +178,14 @@ def _check_templates(
         source = decl.get("source")
         if not source:
             continue
-        template = parse_source(source)
+        source_template = parse_source(source)
         problem = (
-            _template_problem(template, specs, roots, written, namespaced)
-            if template
+            _template_problem(source_template, specs, roots, written, namespaced)
+            if source_template
             else ("is not a reference like ${node.key}", None)
         )
-        if problem:
+        lenient_skip = lenient and source_template and source_template.base not in specs
+        if problem and not lenient_skip:
             problems.append(
                 TemplateProblem(
                     f"Output '{name}': source {source!r} {problem[0]}",
@@ -208,7 +236,8 @@ def _node_reference_problem(template: Template, spec: NodeSpec) -> tuple[str, st
         )
     if len(rest) > 1 and out_type not in _WALKABLE:
         return (
-            f"walks into output '{rest[0]}', which is a {out_type}",
+            f"walks into output '{rest[0]}', which is "
+            f"{'an' if out_type.startswith(tuple('aeiou')) else 'a'} {out_type}",
             f"Use ${{{template.base}.{rest[0]}}} without the rest of the path",
         )
     return None

@@ -1,0 +1,91 @@
+"""Every JSON Schema under `schemas/` against its fixtures under `tests/schemas/<name>/`.
+
+A folder `tests/schemas/<name>/` holds fixtures for `schemas/<name>.schema.json`:
+`valid/*.json` must pass the schema; `invalid/*.json` must each fail it with exactly one error
+(one defect per file, named by the file). Adding a schema means adding such a folder; nothing
+here needs to change.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+FIXTURES = Path(__file__).resolve().parent
+SCHEMAS = FIXTURES.parents[1] / "schemas"
+
+
+def _fixture_dirs() -> list[Path]:
+    return sorted(
+        d
+        for d in FIXTURES.iterdir()
+        if d.is_dir() and ((d / "valid").is_dir() or (d / "invalid").is_dir())
+    )
+
+
+def _fixtures(kind: str) -> list[Any]:
+    return [
+        pytest.param(d.name, path, id=f"{d.name}/{kind}/{path.name}")
+        for d in _fixture_dirs()
+        for path in sorted((d / kind).glob("*.json"))
+    ]
+
+
+def _schema(name: str) -> dict[str, Any]:
+    path = SCHEMAS / f"{name}.schema.json"
+    assert path.is_file(), f"tests/schemas/{name}/ has no schema at {path}"
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(_schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_there_are_fixture_folders() -> None:
+    assert "workflow-ir" in [d.name for d in _fixture_dirs()]
+
+
+@pytest.mark.parametrize("folder", _fixture_dirs(), ids=lambda d: d.name)
+def test_schema_is_a_valid_draft_2020_12_schema(folder: Path) -> None:
+    schema = _schema(folder.name)
+    assert schema.get("$schema") == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("folder", _fixture_dirs(), ids=lambda d: d.name)
+def test_folder_has_valid_and_invalid_fixtures(folder: Path) -> None:
+    assert list((folder / "valid").glob("*.json")), f"{folder.name} has no valid fixtures"
+    assert list((folder / "invalid").glob("*.json")), f"{folder.name} has no invalid fixtures"
+
+
+@pytest.mark.parametrize("folder", _fixture_dirs(), ids=lambda d: d.name)
+def test_valid_fixtures_cover_every_top_level_key(folder: Path) -> None:
+    schema = _schema(folder.name)
+    declared = set(schema.get("properties", {}))
+    used: set[str] = set()
+    for path in (folder / "valid").glob("*.json"):
+        document = _load(path)
+        if isinstance(document, dict):
+            used |= set(document)
+    assert declared <= used, f"no valid fixture uses {sorted(declared - used)}"
+
+
+@pytest.mark.parametrize(("name", "path"), _fixtures("valid"))
+def test_valid_fixture_passes(name: str, path: Path) -> None:
+    errors = [e.message for e in _validator(name).iter_errors(_load(path))]
+    assert errors == []
+
+
+@pytest.mark.parametrize(("name", "path"), _fixtures("invalid"))
+def test_invalid_fixture_fails_with_one_error(name: str, path: Path) -> None:
+    errors = list(_validator(name).iter_errors(_load(path)))
+    assert len(errors) == 1, [e.message for e in errors]
