@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import sys
@@ -59,6 +61,13 @@ class PflowGroup(click.Group):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # click would swallow EPIPE and exit 1; the documented code is 141.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            return ExitCode.BROKEN_PIPE
+
 
 def _implicit_run(args: list[str]) -> bool:
     """Whether the words are a bare `pflow WORKFLOW ...` invocation (no sub-command)."""
@@ -80,7 +89,9 @@ def _implicit_run(args: list[str]) -> bool:
     return bool(args)
 
 
-@click.group(cls=PflowGroup, help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=PflowGroup, help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, "--version", prog_name="pflow", message="%(prog)s %(version)s")
 def cli() -> None:
     """Root command group."""
@@ -89,6 +100,7 @@ def cli() -> None:
 def run(argv: list[str] | None = None) -> None:
     """Run the program and exit with its documented exit code."""
     _quiet_libraries()
+    _buffer_stdout()
     try:
         code: Any = cli.main(args=argv, prog_name="pflow", standalone_mode=False)
     except click.exceptions.Abort:
@@ -110,11 +122,29 @@ def run(argv: list[str] | None = None) -> None:
 def _quiet_libraries() -> None:
     """Library log records and Python warnings never reach users unless asked for."""
     debug = os.environ.get("PFLOW_DEBUG", "").lower() in {"1", "true", "yes"}
-    logging.getLogger().addHandler(logging.NullHandler())
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
-    elif not sys.warnoptions:
+        return
+    # A root handler that drops everything: Python's last-resort handler never prints.
+    logging.getLogger().addHandler(logging.NullHandler())
+    if not sys.warnoptions:
         warnings.simplefilter("ignore")
+
+
+def _buffer_stdout() -> None:
+    """Give an unbuffered stdout (PYTHONUNBUFFERED) a buffer again.
+
+    An unbuffered text stdout ignores short writes, so a reader that goes away mid-write
+    would lose the rest of the output silently instead of raising BrokenPipeError.
+    """
+    stream = sys.stdout
+    if stream is None or not isinstance(getattr(stream, "buffer", None), io.RawIOBase):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        buffered = open(stream.fileno(), "wb", closefd=False)  # noqa: SIM115 - lives on
+        sys.stdout = io.TextIOWrapper(
+            buffered, encoding=stream.encoding, errors=stream.errors, write_through=True
+        )
 
 
 def _flush_or_silence() -> None:

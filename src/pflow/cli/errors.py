@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from pflow.cli.exit_codes import ExitCode
-from pflow.core.exceptions import PflowError
+from pflow.core.exceptions import Interrupted, PflowError
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -25,6 +25,8 @@ def as_pflow_error(exc: BaseException) -> PflowError:
     """`exc` itself when it is a PflowError, else a PflowError describing it."""
     if isinstance(exc, PflowError):
         return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return Interrupted("Interrupted by the user (Ctrl-C)")
     return PflowError(
         f"Unexpected {type(exc).__name__}: {exc}",
         hint="This is probably a bug in pflow; run again with --verbose for the traceback",

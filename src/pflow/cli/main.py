@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +18,7 @@ from pflow.cli.render import (
     text_result,
 )
 from pflow.cli.stdin import read_stdin, workflow_uses_stdin
-from pflow.core.exceptions import PflowError, WorkflowFailedError
+from pflow.core.exceptions import WorkflowFailedError
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.paths import debug_dir
@@ -25,6 +26,7 @@ from pflow.core.workflow_source import WorkflowSource, resolve_workflow
 from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.inputs import prepare_inputs
+from pflow.runtime.ir_schema import validate_ir_schema
 from pflow.runtime.trace import WorkflowTraceCollector
 
 
@@ -46,6 +48,13 @@ class RunContext:
         if self.source is not None and self.source.kind == "saved":
             return {"action": "reused", "name": self.source.name}
         return {"action": "unsaved", "name": self.workflow_arg}
+
+    @property
+    def trace_name(self) -> str:
+        """Name used in trace files: the saved name, or the workflow file's stem."""
+        if self.source is not None and self.source.kind == "saved":
+            return self.source.name
+        return Path(self.workflow_arg).stem or self.workflow_arg
 
     def node_type(self, node_id: str | None) -> str | None:
         """Type of node `node_id` in the loaded workflow."""
@@ -103,9 +112,11 @@ def run_command(
     try:
         state.source = resolve_workflow(workflow)
         _say(state, f"workflow '{state.source.name}' from {state.source.path}")
+        # The schema check comes first: checking parameters assumes a well-formed IR.
+        validate_ir_schema(state.source.ir)
         values = prepare_inputs(state.source.ir, words, from_text=True)
         stdin_data = read_stdin() if workflow_uses_stdin(state.source.ir) else None
-    except PflowError as exc:
+    except Exception as exc:  # reported like any failure: no traceback, one JSON document
         return _handle_workflow_exception(ctx, exc, None, output_format, metrics, {}, verbose)
     if values:
         _say(state, f"parameters: {json.dumps(values, ensure_ascii=False, default=str)}")
@@ -143,7 +154,7 @@ def execute_json_workflow(
     state: RunContext = ctx.obj
     verbose = state.verbose
     params = params or {}
-    trace = WorkflowTraceCollector(state.workflow_arg) if state.trace else None
+    trace = WorkflowTraceCollector(state.trace_name) if state.trace else None
     shared: dict[str, Any] = {}
     if metrics_collector is not None or planner_llm_calls:
         shared["__llm_calls__"] = list(planner_llm_calls or [])
@@ -174,8 +185,10 @@ def execute_json_workflow(
                 state.executed = list(dict.fromkeys(flow.executed))
                 if metrics_collector is not None:
                     metrics_collector.record_workflow_end()
-        except Exception as exc:
+        except (Exception, KeyboardInterrupt) as exc:
             _finish_trace(trace, "failed")
+            if isinstance(exc, KeyboardInterrupt) and output_format != "json":
+                raise  # app.run() prints "Interrupted." and exits 130
             return _handle_workflow_exception(
                 ctx, exc, trace, output_format, metrics_collector, shared, verbose
             )
@@ -239,7 +252,7 @@ def _handle_workflow_error(
         f"Node '{node_id}' ({node_type}) failed: {reason or 'it returned an error action'}",
         node_id=node_id,
         node_type=node_type,
-        hint=f"Add an edge from '{node_id}' with \"action\": \"error\" to handle this failure",
+        hint=f'Add an edge from \'{node_id}\' with "action": "error" to handle this failure',
     )
     return _handle_workflow_exception(
         ctx, error, workflow_trace, output_format, metrics_collector, shared_storage, verbose
@@ -269,9 +282,7 @@ def _handle_workflow_exception(
     return exit_code_for(e)
 
 
-def _metrics_fields(
-    collector: MetricsCollector | None, shared: dict[str, Any]
-) -> dict[str, Any]:
+def _metrics_fields(collector: MetricsCollector | None, shared: dict[str, Any]) -> dict[str, Any]:
     if collector is None:
         return {}
     calls = shared.get("__llm_calls__")

@@ -26,7 +26,9 @@ def registry_group() -> None:
 
 
 @registry_group.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print name, package and description as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print name, package and description as JSON."
+)
 def registry_list(as_json: bool) -> int:
     """List node types, grouped by package.
 

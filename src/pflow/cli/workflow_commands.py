@@ -100,13 +100,16 @@ def workflow_delete(name: str, yes: bool) -> int:
     """
     manager = WorkflowManager()
     try:
-        manager.load(name)
-        if not yes:
+        # Only existence matters: a corrupt saved file can be deleted too.
+        if not yes and manager.exists(name):
             if not sys.stdin.isatty():
                 raise click.UsageError(
                     f"Refusing to delete '{name}' without confirmation: add --yes"
                 )
-            click.confirm(f"Delete saved workflow '{name}'?", abort=True, err=True)
+            # "no" is a decision, not an interrupt: only Ctrl-C at the prompt means exit 130
+            if not click.confirm(f"Delete saved workflow '{name}'?", err=True):
+                click.echo(f"Kept workflow '{name}'", err=True)
+                return ExitCode.WORKFLOW_FAILED
         manager.delete(name)
     except PflowError as exc:
         return report_error(exc)
@@ -122,15 +125,18 @@ def describe_text(name: str, wrapper: dict[str, Any]) -> str:
     lines.append("Inputs:" if inputs else "Inputs: none")
     for input_name, decl in inputs.items():
         need = "required" if is_required(decl) else "optional"
-        lines.append(f"  {input_name} ({decl.get('type', 'any')}, {need})"
-                     + (f": {decl['description']}" if decl.get("description") else ""))
+        lines.append(
+            f"  {input_name} ({decl.get('type', 'any')}, {need})"
+            + (f": {decl['description']}" if decl.get("description") else "")
+        )
         if "default" in decl:
             lines.append(f"    default: {_json(decl['default'])}")
     outputs: dict[str, Any] = ir.get("outputs") or {}
     lines.append("Outputs:" if outputs else "Outputs: none")
     for output_name, decl in outputs.items():
-        lines.append(f"  {output_name}" + (f": {decl['description']}"
-                                          if decl.get("description") else ""))
+        lines.append(
+            f"  {output_name}" + (f": {decl['description']}" if decl.get("description") else "")
+        )
     example = " ".join(f"{n}=<value>" for n, d in inputs.items() if is_required(d))
     lines += ["", "Run it:", f"  pflow {name}{' ' + example if example else ''}"]
     return "\n".join(lines)

@@ -13,7 +13,8 @@
     ├── WorkflowFailedError          the workflow ran and ended on an error action
     ├── NodeExecutionError           a node raised while running
     │   └── TemplateResolutionError  a ${...} had no value when its node ran
-    └── NodeParamError               a node's parameter is missing or has the wrong type
+    ├── NodeParamError               a node's parameter is missing or has the wrong type
+    └── Interrupted                  exit 130: Ctrl-C (SIGINT) stopped the run
 
 Each error carries what went wrong (`message`), where (`node_id`, `pointer` as a JSON pointer,
 `path` of a file) and, when pflow knows one, how to fix it (`hint`).
@@ -138,3 +139,9 @@ class TemplateResolutionError(NodeExecutionError):
 
 class NodeParamError(PflowError):
     """A node parameter is missing or has a value the node cannot use."""
+
+
+class Interrupted(PflowError):
+    """The user interrupted the run with Ctrl-C (SIGINT)."""
+
+    exit_code = 130

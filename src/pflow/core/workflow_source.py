@@ -71,6 +71,10 @@ def load_workflow_file(path: Path) -> dict[str, Any]:
         )
     try:
         raw = path.read_bytes()
+    except FileNotFoundError:
+        raise WorkflowNotFoundError(
+            f"Workflow file '{path}' not found", hint="Check the path", path=str(path)
+        ) from None
     except OSError as exc:
         raise WorkflowSyntaxError(
             f"Cannot read workflow file: {exc.strerror or exc}", path=str(path)
@@ -98,7 +102,8 @@ def load_workflow_file(path: Path) -> dict[str, Any]:
             hint='Start from {"ir_version": "0.1.0", "nodes": [...]}',
             path=str(path),
         )
-    ir = data.get("ir") if isinstance(data.get("ir"), dict) else data
+    inner = data.get("ir")
+    ir: dict[str, Any] = inner if isinstance(inner, dict) else data
     return dict(ir)
 
 

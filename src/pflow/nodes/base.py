@@ -48,7 +48,7 @@ class PflowNode(Node):  # type: ignore[misc]
                 raise NodeParamError(
                     f"Node '{self.node_id}' ({self.spec.name}) is missing required parameter "
                     f"'{name}'",
-                    hint=f"Add \"{name}\" to the node's params: {pspec.description}",
+                    hint=f'Add "{name}" to the node\'s params: {pspec.description}',
                     node_id=self.node_id,
                     node_type=self.spec.name,
                     pointer=f"params/{name}",

@@ -89,8 +89,7 @@ class NodeSpec:
                 for p in self.params
             ],
             "outputs": [
-                {"name": o.name, "type": o.type, "description": o.description}
-                for o in self.outputs
+                {"name": o.name, "type": o.type, "description": o.description} for o in self.outputs
             ],
             "actions": list(self.actions),
         }

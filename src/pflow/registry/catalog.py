@@ -18,9 +18,7 @@ SHELL = NodeSpec(
         ParamSpec("cwd", "string", "Working directory (must exist; ~ is expanded)"),
         ParamSpec("env", "object", "Extra environment variables, merged over pflow's own"),
         ParamSpec("timeout", "number", "Seconds before the command is killed", default=30),
-        ParamSpec(
-            "ignore_errors", "boolean", "Continue on a non-zero exit code", default=False
-        ),
+        ParamSpec("ignore_errors", "boolean", "Continue on a non-zero exit code", default=False),
     ),
     outputs=(
         OutputSpec("stdout", "string", "Standard output of the command"),
@@ -59,7 +57,9 @@ WRITE_FILE = NodeSpec(
     params=(
         ParamSpec("file_path", "string", "Path of the file to write", required=True),
         ParamSpec(
-            "content", "any", "Text to write (objects and arrays are written as JSON)",
+            "content",
+            "any",
+            "Text to write (objects and arrays are written as JSON)",
             required=True,
         ),
         ParamSpec("encoding", "string", "Text encoding", default="utf-8"),
@@ -110,7 +110,9 @@ DELETE_FILE = NodeSpec(
     params=(
         ParamSpec("file_path", "string", "File to delete", required=True),
         ParamSpec(
-            "confirm_delete", "boolean", "Must be true: a guard against accidents",
+            "confirm_delete",
+            "boolean",
+            "Must be true: a guard against accidents",
             required=True,
         ),
     ),

@@ -134,12 +134,11 @@ def prepare_inputs(
             values[name] = decl["default"]
     if problems:
         raise ParameterError(
-            problems[0] if len(problems) == 1 else "Invalid parameters:\n" + "\n".join(
-                f"  - {p}" for p in problems
-            ),
+            problems[0]
+            if len(problems) == 1
+            else "Invalid parameters:\n" + "\n".join(f"  - {p}" for p in problems),
             details=describe_inputs(declared),
-            hint="Pass inputs as name=value after the workflow, e.g. "
-            + _example(declared),
+            hint="Pass inputs as name=value after the workflow, e.g. " + _example(declared),
         )
     return values
 

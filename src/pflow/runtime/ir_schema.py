@@ -28,6 +28,32 @@ def load_schema(name: str) -> dict[str, Any]:
     return data
 
 
+def document_errors(name: str, document: Any) -> list[str]:
+    """Every violation of schema `name` by `document`, as "<pointer>: <message>" lines.
+
+    References between pflow's schemas (by `$id`) resolve locally; `format` is checked.
+    """
+    import jsonschema
+    from referencing import Registry as RefRegistry
+    from referencing import Resource
+
+    resources = [
+        (load_schema(p.name)["$id"], Resource.from_contents(load_schema(p.name)))
+        for p in sorted(schema_dir().glob("*.schema.json"))
+    ]
+    schema = load_schema(name)
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(
+        schema,
+        registry=RefRegistry().with_resources(resources),
+        format_checker=validator_cls.FORMAT_CHECKER,
+    )
+    return [
+        f"{json_pointer(e.absolute_path) or '/'}: {e.message}"
+        for e in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    ]
+
+
 def json_pointer(parts: Any) -> str:
     """RFC 6901 pointer for a sequence of keys and indexes ("" for the document root)."""
     out = ""

@@ -39,9 +39,7 @@ class Template:
 
 def parse_path(expr: str) -> tuple[PathPart, ...]:
     """Split `a.b[0].c` into `("a", "b", 0, "c")`."""
-    return tuple(
-        name if name else int(index) for name, index in _PART_RE.findall(expr)
-    )
+    return tuple(name if name else int(index) for name, index in _PART_RE.findall(expr))
 
 
 def parse_source(source: str) -> Template | None:
@@ -124,7 +122,9 @@ def resolve_value(value: Any, context: Mapping[str, Any], where: str = "") -> An
     if isinstance(value, str):
         return _resolve_string(value, context, where)
     if isinstance(value, dict):
-        return {k: resolve_value(v, context, f"{where}/{_escape(str(k))}") for k, v in value.items()}
+        return {
+            k: resolve_value(v, context, f"{where}/{_escape(str(k))}") for k, v in value.items()
+        }
     if isinstance(value, list):
         return [resolve_value(v, context, f"{where}/{i}") for i, v in enumerate(value)]
     return value

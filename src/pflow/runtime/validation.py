@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,7 +53,7 @@ def effective_edges(ir: dict[str, Any]) -> list[dict[str, Any]]:
     if "edges" in ir:
         return list(ir["edges"] or [])
     nodes = ir["nodes"]
-    return [{"from": a["id"], "to": b["id"]} for a, b in zip(nodes, nodes[1:], strict=False)]
+    return [{"from": a["id"], "to": b["id"]} for a, b in itertools.pairwise(nodes)]
 
 
 def _unreachable_nodes(ir: dict[str, Any]) -> list[str]:
@@ -123,8 +124,7 @@ def _check_edges(ir: dict[str, Any], ids: list[str]) -> None:
         key = (edge["from"], edge.get("action", "default"))
         if key in seen:
             raise SchemaValidationError(
-                f"Edges {seen[key]} and {index} both leave node '{key[0]}' on action "
-                f"'{key[1]}'",
+                f"Edges {seen[key]} and {index} both leave node '{key[0]}' on action '{key[1]}'",
                 hint="A node follows one edge per action: remove one edge or give it "
                 "another action",
                 pointer=f"/edges/{index}",
