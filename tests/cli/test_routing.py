@@ -60,7 +60,7 @@ def test_output_format_before_or_after_the_workflow(hello, invoke, args):
 def test_verbose_before_or_after_the_workflow(hello, invoke, args):
     result = invoke(args)
     assert result.stdout == b"Hello Ada\n"
-    assert "pflow: running 1 node(s)" in result.err
+    assert "pflow: workflow has 1 node(s)" in result.err
 
 
 @pytest.mark.parametrize("option", ["-o", "--output-key"])

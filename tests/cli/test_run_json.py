@@ -142,7 +142,7 @@ def test_verbose_keeps_stdout_a_single_document(flows, invoke):
     result = invoke(["run", "flow.json", "--output-format", "json", "-v"])
     assert result.code == 0
     assert one_document(result)["result"] == {"stdout": "hi\n"}
-    assert "pflow: running 1 node(s)" in result.err
+    assert "pflow: workflow has 1 node(s)" in result.err
 
 
 def test_llm_echo_model_metrics(flows, invoke):

@@ -171,7 +171,7 @@ def test_verbose_lines_go_to_stderr_only(flows, invoke):
     lines = result.err.splitlines()
     assert lines[0].startswith("pflow: workflow 'flow.json' from ")
     assert 'pflow: parameters: {"who": "Ada"}' in lines
-    assert "pflow: running 1 node(s)" in lines
+    assert "pflow: workflow has 1 node(s)" in lines
     assert lines[-1] == "pflow: workflow completed"
 
 

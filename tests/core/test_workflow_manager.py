@@ -164,6 +164,17 @@ def test_force_replaces_and_keeps_created_at(
     assert wrapper["ir"] == {"nodes": []}
 
 
+def test_force_without_description_or_metadata_keeps_the_old_ones(
+    manager: WorkflowManager, sample_ir: dict[str, Any]
+):
+    manager.save("flow", sample_ir, "Greets people", {"search_keywords": ["greet"]})
+    manager.save("flow", {"nodes": []}, force=True)
+    wrapper = manager.load("flow")
+    assert wrapper["description"] == "Greets people"
+    assert wrapper["rich_metadata"] == {"search_keywords": ["greet"]}
+    assert wrapper["ir"] == {"nodes": []}
+
+
 def test_save_keeps_mode_and_leaves_only_lock(manager: WorkflowManager, sample_ir: dict[str, Any]):
     path = manager.save("m", sample_ir)
     path.chmod(0o600)

@@ -274,3 +274,12 @@ def test_outputs_are_written_even_on_timeout(run_node: RunNode) -> None:
 def test_environment_is_not_polluted(run_node: RunNode) -> None:
     run_shell(run_node, {"command": "true", "env": {"PFLOW_ONLY_CHILD": "1"}})
     assert "PFLOW_ONLY_CHILD" not in os.environ
+
+
+def test_binary_env_value_is_a_located_param_error() -> None:
+    node = ShellNode(SHELL, "s")
+    node.set_params({"command": "true", "env": {"X": b"\xff"}})
+    with pytest.raises(NodeParamError) as info:
+        node.run({})
+    assert "env value 'X': binary data cannot be an environment variable" in info.value.message
+    assert info.value.pointer == "params/env"

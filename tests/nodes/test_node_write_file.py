@@ -171,3 +171,11 @@ def test_read_only_directory(run_node: RunNode, tmp_path: Path) -> None:
         d.chmod(0o700)
     assert action == "error"
     assert shared["error"].startswith("Permission denied: ")
+
+
+def test_writes_binary_content_unchanged(run_node: RunNode, tmp_path: Path) -> None:
+    f = tmp_path / "blob.bin"
+    action, shared = write(run_node, {"file_path": str(f), "content": b"\xff\xfe\x00abc"})
+    assert action == "default"
+    assert f.read_bytes() == b"\xff\xfe\x00abc"
+    assert shared["written"] == f"Wrote 6 bytes to '{f}'"

@@ -632,7 +632,7 @@ def test_unresolved_template_at_run_time_names_variable_node_and_param(echo_node
     assert "'message'" in err.message
     assert err.node_id == "b"
     assert err.node_type == "echo"
-    assert err.pointer == "/params/message"
+    assert err.pointer == "/nodes/1/params/message"
     assert "b" not in shared  # the node never ran
 
 
@@ -777,3 +777,28 @@ def test_trace_collector_records_each_node() -> None:
     assert [(e["node_id"], e["success"]) for e in trace.events] == [("a", True), ("b", False)]
     assert trace.events[0]["mutations"]["added"] == ["a"]
     assert trace.events[1]["error"] == "Command failed with exit code 5"
+
+
+def test_node_param_errors_point_into_the_ir(tmp_path: Path) -> None:
+    ir = wf(sh("ok", "true"), sh("bad", "true", cwd=str(tmp_path / "missing")))
+    with pytest.raises(NodeParamError) as info:
+        run(ir)
+    assert info.value.node_id == "bad"
+    assert info.value.pointer == "/nodes/1/params/cwd"
+
+
+def test_binary_data_embedded_in_text_is_a_located_error() -> None:
+    ir = wf(sh("s", "echo data=${stdin}"))
+    with pytest.raises(TemplateResolutionError) as info:
+        run(ir, {"stdin": b"\xff\xfe\x00abc"})
+    assert info.value.message == (
+        "Template ${stdin} in node 's' (param 'command') is binary data (6 bytes), not text"
+    )
+    assert info.value.pointer == "/nodes/0/params/command"
+
+
+def test_binary_data_passed_whole_reaches_the_command() -> None:
+    ir = wf(sh("s", "od -An -tx1 | tr -d ' \\n'", stdin="${stdin}"))
+    _, action, shared = run(ir, {"stdin": b"\xff\xfe\x00abc"})
+    assert action == "default"
+    assert shared["s"]["stdout"] == "fffe00616263"

@@ -362,3 +362,40 @@ def test_declared_inputs_keep_the_check_strict(registry: Registry) -> None:
     ir = wf(sh("a", "echo ${name} ${who}"), inputs={"name": {}})
     with pytest.raises(TemplateValidationError, match=r"\$\{who\}"):
         validate_workflow(ir, registry, params_known=False)
+
+
+def test_unknown_node_param_is_a_warning_with_a_suggestion(registry: Registry) -> None:
+    warnings = validate_workflow(wf(sh("a", comand="echo x")), registry)
+    assert warnings == [
+        "Node 'a' (shell) has no parameter 'comand' (did you mean 'command'?); it is ignored"
+    ]
+
+
+def test_missing_required_literal_param_is_invalid(registry: Registry) -> None:
+    ir = wf({"id": "a", "type": "shell", "params": {}})
+    with pytest.raises(SchemaValidationError) as info:
+        validate_workflow(ir, registry)
+    assert info.value.message == "Node 'a' (shell) is missing required parameter 'command'"
+    assert info.value.pointer == "/nodes/0/params/command"
+
+
+def test_literal_param_of_the_wrong_type_is_invalid(registry: Registry) -> None:
+    with pytest.raises(SchemaValidationError) as info:
+        validate_workflow(wf(sh("a", timeout="soon")), registry)
+    assert "parameter 'timeout' must be a number, got string 'soon'" in info.value.message
+    assert info.value.pointer == "/nodes/0/params/timeout"
+
+
+def test_templated_param_is_checked_only_at_run_time(registry: Registry) -> None:
+    ir = wf(sh("a", timeout="${t}"), inputs={"t": {"type": "number"}})
+    assert validate_workflow(ir, registry, {"t": 5}) == []
+
+
+def test_node_reference_without_namespacing_explains_the_root(registry: Registry) -> None:
+    ir = wf(sh("a", "echo one"), sh("b", "echo ${a.stdout}"), enable_namespacing=False)
+    with pytest.raises(TemplateValidationError) as info:
+        validate_workflow(ir, registry)
+    assert 'with "enable_namespacing": false node outputs are written to the store root' in (
+        info.value.message
+    )
+    assert info.value.hint == "Refer to the output by its own name, e.g. ${stdout}"

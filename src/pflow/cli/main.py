@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ class RunContext:
     trace: bool = False
     source: WorkflowSource | None = None
     last_node_id: str | None = None
-    executed: list[str] = field(default_factory=list)
 
     @property
     def workflow_info(self) -> dict[str, str]:
@@ -158,6 +157,7 @@ def execute_json_workflow(
     shared: dict[str, Any] = {}
     if metrics_collector is not None or planner_llm_calls:
         shared["__llm_calls__"] = list(planner_llm_calls or [])
+    _say(state, f"workflow has {len(ir_data.get('nodes') or [])} node(s)")
     try:
         try:
             flow = compile_ir_to_flow(
@@ -168,21 +168,18 @@ def execute_json_workflow(
                 metrics_collector=metrics_collector,
                 trace_collector=trace,
             )
-            if output_format == "text":
-                for message in flow.warnings:
-                    warn(message)
+            for message in flow.warnings:
+                state.output.warn(message)
             shared.update(params)
             if stdin_data is not None:
                 shared["stdin"] = stdin_data
             _attach_progress(state, shared, flow.node_count)
-            _say(state, f"running {flow.node_count} node(s)")
             if metrics_collector is not None:
                 metrics_collector.record_workflow_start()
             try:
                 action = flow.run(shared)
             finally:
                 state.last_node_id = flow.last_node_id
-                state.executed = list(dict.fromkeys(flow.executed))
                 if metrics_collector is not None:
                     metrics_collector.record_workflow_end()
         except (Exception, KeyboardInterrupt) as exc:
@@ -220,13 +217,13 @@ def _handle_workflow_success(
     if output_format == "json":
         document = {
             "success": True,
-            "result": json_result(shared_storage, ir_data, output_key, state.executed),
+            "result": json_result(shared_storage, ir_data, output_key),
             "workflow": state.workflow_info,
             **_metrics_fields(metrics_collector, shared_storage),
         }
         echo_stdout(dump_document(document))
         return ExitCode.SUCCESS
-    value, warning = text_result(shared_storage, ir_data, output_key, state.executed)
+    value, warning = text_result(shared_storage, ir_data, output_key)
     if warning:
         warn(warning)
     _say(state, "workflow completed")

@@ -30,12 +30,15 @@ def declared_results(ir: dict[str, Any], shared: dict[str, Any]) -> dict[str, An
     return {name: shared[name] for name in (ir.get("outputs") or {}) if name in shared}
 
 
-def auto_detect(shared: dict[str, Any], node_order: list[str]) -> tuple[str, Any] | None:
+def auto_detect(shared: dict[str, Any], ir: dict[str, Any]) -> tuple[str, Any] | None:
     """The first of AUTO_OUTPUT_KEYS with a non-empty value.
 
-    For each key the namespaces of the nodes that ran are searched from the last-run node
-    backwards (empty strings are skipped), then the store root.
+    For each key the namespaces of the nodes that ran are searched from the node that first
+    ran last backwards (empty strings are skipped), then the store root. A node's namespace
+    enters the store when it first runs, so the store's key order is the execution order.
     """
+    node_ids = {n.get("id") for n in ir.get("nodes") or []}
+    node_order = [key for key in shared if key in node_ids]
     for key in AUTO_OUTPUT_KEYS:
         for node_id in reversed(node_order):
             namespace = shared.get(node_id)
@@ -47,7 +50,7 @@ def auto_detect(shared: dict[str, Any], node_order: list[str]) -> tuple[str, Any
 
 
 def text_result(
-    shared: dict[str, Any], ir: dict[str, Any], output_key: str | None, node_order: list[str]
+    shared: dict[str, Any], ir: dict[str, Any], output_key: str | None
 ) -> tuple[Any, str | None]:
     """(value to print or _MISSING, warning) for text mode."""
     if output_key is not None:
@@ -58,12 +61,12 @@ def text_result(
     declared = declared_results(ir, shared)
     if declared:
         return next(iter(declared.values())), None
-    found = auto_detect(shared, node_order)
+    found = auto_detect(shared, ir)
     return (found[1] if found else _MISSING), None
 
 
 def json_result(
-    shared: dict[str, Any], ir: dict[str, Any], output_key: str | None, node_order: list[str]
+    shared: dict[str, Any], ir: dict[str, Any], output_key: str | None
 ) -> dict[str, Any]:
     """The `result` member of the JSON success document."""
     if output_key is not None:
@@ -71,7 +74,7 @@ def json_result(
         return {} if value is _MISSING else {output_key: value}
     if ir.get("outputs"):
         return declared_results(ir, shared)
-    found = auto_detect(shared, node_order)
+    found = auto_detect(shared, ir)
     return {found[0]: found[1]} if found else {}
 
 

@@ -117,6 +117,11 @@ class OutputController:
 
         return callback
 
+    def warn(self, message: str) -> None:
+        """A `Warning: <message>` line on stderr for a human reader; nothing in JSON mode."""
+        if self.output_format == "text":
+            self._write(f"Warning: {message}\n")
+
     def progress(self, message: str) -> None:
         """Print `message` as a line on stderr, only in interactive mode."""
         if self.is_interactive():

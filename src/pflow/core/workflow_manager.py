@@ -48,6 +48,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _text_or(value: Any, default: str) -> str:
+    return value if isinstance(value, str) else default
+
+
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """object_pairs_hook: json.loads would otherwise silently keep the last duplicate."""
     result: dict[str, Any] = {}
@@ -112,18 +116,21 @@ class WorkflowManager:
         if not isinstance(ir, dict):
             raise SchemaValidationError("Workflow IR must be a JSON object")
         with self._locked(name):
-            created_at = self._created_at_for_save(name, path, force)
+            # A forced save replaces the IR; what it does not give is kept from the old file.
+            old = self._previous_for_save(name, path, force) or {}
             now = _now()
+            kept_description = old.get("description") if description is None else description
             wrapper: dict[str, Any] = {
                 "name": name,
-                "description": description or "",
+                "description": kept_description if isinstance(kept_description, str) else "",
                 "ir": ir,
-                "created_at": created_at or now,
+                "created_at": _text_or(old.get("created_at"), now),
                 "updated_at": now,
                 "version": WRAPPER_VERSION,
             }
-            if metadata:
-                wrapper["rich_metadata"] = metadata
+            kept_metadata = old.get("rich_metadata") if metadata is None else metadata
+            if kept_metadata:
+                wrapper["rich_metadata"] = kept_metadata
             self._write_wrapper(path, wrapper)
         return path
 
@@ -196,8 +203,8 @@ class WorkflowManager:
             hint = "Run 'pflow workflow list' to see saved workflows"
         return WorkflowNotFoundError(f"Workflow '{name}' not found", hint=hint, path=str(path))
 
-    def _created_at_for_save(self, name: str, path: Path, force: bool) -> str | None:
-        """Creation time to keep when replacing `path`, None for a new workflow."""
+    def _previous_for_save(self, name: str, path: Path, force: bool) -> dict[str, Any] | None:
+        """The wrapper a forced save replaces, None for a new workflow."""
         if not path.exists():
             return None
         if not force:
@@ -214,8 +221,7 @@ class WorkflowManager:
                 hint=f"Inspect or delete {path} first, then save again",
                 path=str(path),
             ) from exc
-        created = old.get("created_at")
-        return created if isinstance(created, str) else None
+        return old
 
     def _read_wrapper(self, path: Path) -> dict[str, Any]:
         """Parse and sanity-check a saved wrapper; every problem is a WorkflowStorageError."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from pocketflow import Node
@@ -43,39 +43,22 @@ class PflowNode(Node):  # type: ignore[misc]
         pspec = self.spec.param(name)
         if pspec is None:  # pragma: no cover - a programming error in a node, not user input
             raise KeyError(f"node type {self.spec.name!r} declares no parameter {name!r}")
-        if name not in self.params or self.params[name] is None:
-            if pspec.required:
-                raise NodeParamError(
-                    f"Node '{self.node_id}' ({self.spec.name}) is missing required parameter "
-                    f"'{name}'",
-                    hint=f'Add "{name}" to the node\'s params: {pspec.description}',
-                    node_id=self.node_id,
-                    node_type=self.spec.name,
-                    pointer=f"params/{name}",
-                )
-            return pspec.default
-        value = self.params[name]
-        accepted = _ACCEPTS.get(pspec.type)
-        if accepted is not None and (
-            not isinstance(value, accepted) or (pspec.type != "boolean" and isinstance(value, bool))
-        ):
-            raise NodeParamError(
-                f"Node '{self.node_id}' ({self.spec.name}): parameter '{name}' must be "
-                f"{_article(pspec.type)}, got {_json_type(value)} {value!r}",
-                hint=pspec.description,
-                node_id=self.node_id,
-                node_type=self.spec.name,
-                pointer=f"params/{name}",
-            )
-        return value
+        problem = param_problem(self.spec, self.node_id, name, self.params)
+        if problem is not None:
+            raise problem
+        value = self.params.get(name)
+        return pspec.default if value is None else value
 
-    def fail(self, message: str, hint: str | None = None) -> NodeParamError:
-        """An error about this node's parameters, located at the node."""
+    def fail(
+        self, message: str, hint: str | None = None, param: str | None = None
+    ) -> NodeParamError:
+        """An error about this node's parameters, located at the node (and `param`, if given)."""
         return NodeParamError(
             f"Node '{self.node_id}' ({self.spec.name}): {message}",
             hint=hint,
             node_id=self.node_id,
             node_type=self.spec.name,
+            pointer=f"params/{param}" if param else None,
         )
 
     @staticmethod
@@ -83,6 +66,39 @@ class PflowNode(Node):  # type: ignore[misc]
         """Write output keys into the node's view of the shared store."""
         for key, value in outputs.items():
             shared[key] = value
+
+
+def param_problem(
+    spec: NodeSpec, node_id: str, name: str, params: Mapping[str, Any]
+) -> NodeParamError | None:
+    """Why parameter `name` of `params` is unusable (missing or wrong type), or None."""
+    pspec = spec.param(name)
+    if pspec is None:
+        return None
+    if name not in params or params[name] is None:
+        if not pspec.required:
+            return None
+        return NodeParamError(
+            f"Node '{node_id}' ({spec.name}) is missing required parameter '{name}'",
+            hint=f'Add "{name}" to the node\'s params: {pspec.description}',
+            node_id=node_id,
+            node_type=spec.name,
+            pointer=f"params/{name}",
+        )
+    value = params[name]
+    accepted = _ACCEPTS.get(pspec.type)
+    if accepted is None or (
+        isinstance(value, accepted) and (pspec.type == "boolean" or not isinstance(value, bool))
+    ):
+        return None
+    return NodeParamError(
+        f"Node '{node_id}' ({spec.name}): parameter '{name}' must be "
+        f"{_article(pspec.type)}, got {_json_type(value)} {value!r}",
+        hint=pspec.description,
+        node_id=node_id,
+        node_type=spec.name,
+        pointer=f"params/{name}",
+    )
 
 
 def _article(type_name: str) -> str:

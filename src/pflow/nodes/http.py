@@ -48,7 +48,7 @@ def send_request(
     import httpx
 
     kwargs: dict[str, Any] = {"headers": headers, "params": params}
-    if isinstance(body, str):
+    if isinstance(body, str | bytes):
         kwargs["content"] = body
     elif body is not None:
         kwargs["json"] = body

@@ -124,6 +124,8 @@ def env_value(value: Any) -> str:
         return "true" if value else "false"
     if value is None:
         return ""
+    if isinstance(value, bytes):
+        raise ValueError("binary data cannot be an environment variable")
     if isinstance(value, int | float):
         return str(value)
     return json.dumps(value, ensure_ascii=False)
@@ -206,6 +208,7 @@ class ShellNode(PflowNode):
             raise self.fail(
                 f"working directory '{path}' {problem}",
                 hint="Set 'cwd' to an existing directory, or create it in an earlier step",
+                param="cwd",
             )
         return path
 
@@ -218,8 +221,19 @@ class ShellNode(PflowNode):
                 raise self.fail(
                     f"invalid environment variable name {name!r}",
                     hint="Names must be non-empty and contain neither '=' nor NUL",
+                    param="env",
                 )
-        return {**os.environ, **{name: env_value(v) for name, v in extra.items()}}
+        values: dict[str, str] = {}
+        for name, value in extra.items():
+            try:
+                values[name] = env_value(value)
+            except ValueError as exc:
+                raise self.fail(
+                    f"env value {name!r}: {exc}",
+                    hint="Pass binary data through the node's stdin param instead",
+                    param="env",
+                ) from None
+        return {**os.environ, **values}
 
     def _timeout(self) -> float:
         timeout: float = self.param("timeout")
@@ -227,6 +241,7 @@ class ShellNode(PflowNode):
             raise self.fail(
                 f"timeout must be a positive number of seconds, got {timeout!r}",
                 hint='For example "timeout": 60',
+                param="timeout",
             )
         return timeout
 

@@ -32,7 +32,7 @@ def compile_ir_to_flow(
     warnings = validate_workflow(ir, registry, initial_params) if validate else []
     namespaced = bool(ir.get("enable_namespacing", True))
     runners: dict[str, NodeRunner] = {}
-    for node in ir["nodes"]:
+    for index, node in enumerate(ir["nodes"]):
         spec = registry.require(node["type"])
         node_cls = registry.node_class(spec)
         runners[node["id"]] = NodeRunner(
@@ -41,6 +41,7 @@ def compile_ir_to_flow(
             namespaced=namespaced,
             metrics=metrics_collector,
             trace=trace_collector,
+            pointer=f"/nodes/{index}",
         )
     for edge in effective_edges(ir):
         runners[edge["from"]].successors[edge.get("action", "default")] = runners[edge["to"]]

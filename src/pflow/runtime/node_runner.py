@@ -71,8 +71,10 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
         namespaced: bool = True,
         metrics: NodeMetrics | None = None,
         trace: WorkflowTraceCollector | None = None,
+        pointer: str = "",
     ) -> None:
         super().__init__()
+        self.pointer = pointer  # JSON pointer of this node in the IR, e.g. "/nodes/2"
         self.node = node
         self.node_id = node.node_id
         self.node_type = node.spec.name
@@ -95,6 +97,9 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
             error = self._as_pflow_error(exc)
             self._report(shared, started, before, callback, depth, error=error.message)
             raise error from exc
+        except BaseException:  # Ctrl-C: the node still counts as run, then the interrupt goes on
+            self._report(shared, started, before, callback, depth, error="interrupted")
+            raise
         failed = isinstance(action, str) and action.startswith("error")
         message = self._error_text(shared) if failed else None
         self._report(shared, started, before, callback, depth, error=message)
@@ -146,12 +151,17 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
                 exc.node_id = self.node_id
             if exc.node_type is None:
                 exc.node_type = self.node_type
+            if not exc.pointer:
+                exc.pointer = self.pointer or None
+            elif not exc.pointer.startswith("/nodes/"):
+                exc.pointer = f"{self.pointer}/{exc.pointer.lstrip('/')}"
             return exc
         return NodeExecutionError(
             f"Node '{self.node_id}' ({self.node_type}) failed: {exc}",
             details=f"{type(exc).__name__}: {exc}",
             node_id=self.node_id,
             node_type=self.node_type,
+            pointer=self.pointer or None,
         )
 
 

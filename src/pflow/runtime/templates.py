@@ -139,8 +139,9 @@ def resolve_params(
     except _Unresolved as missing:
         raise TemplateResolutionError(
             f"Template {missing.template.text} in node '{node_id}' (param "
-            f"'{missing.where.lstrip('/')}') has no value when the node runs",
-            hint=_resolution_hint(missing.template, context),
+            f"'{missing.where.lstrip('/')}') "
+            f"{missing.problem or 'has no value when the node runs'}",
+            hint=_BINARY_HINT if missing.problem else _resolution_hint(missing.template, context),
             node_id=node_id,
             node_type=node_type,
             pointer=f"/params{missing.where}",
@@ -149,10 +150,11 @@ def resolve_params(
 
 
 class _Unresolved(Exception):
-    def __init__(self, template: Template, where: str) -> None:
+    def __init__(self, template: Template, where: str, problem: str | None = None) -> None:
         super().__init__(template.text)
         self.template = template
         self.where = where
+        self.problem = problem
 
 
 def _resolve_string(text: str, context: Mapping[str, Any], where: str) -> Any:
@@ -173,9 +175,17 @@ def _resolve_string(text: str, context: Mapping[str, Any], where: str) -> Any:
         found, value = lookup(context, template.path)
         if not found:
             raise _Unresolved(template, where)
+        if isinstance(value, bytes):
+            raise _Unresolved(template, where, f"is binary data ({len(value)} bytes), not text")
         return render(value)
 
     return TEMPLATE_RE.sub(substitute, text)
+
+
+_BINARY_HINT = (
+    "Binary data can only be passed whole, as a param that is exactly the template, e.g. "
+    'a shell node\'s "stdin": "${stdin}"'
+)
 
 
 def _resolution_hint(template: Template, context: Mapping[str, Any]) -> str:

@@ -13,11 +13,12 @@ from pflow.core.exceptions import (
     SchemaValidationError,
     TemplateValidationError,
 )
+from pflow.nodes.base import param_problem
 from pflow.nodes.spec import NodeSpec
 from pflow.registry import Registry
 from pflow.runtime.inputs import name_problem
 from pflow.runtime.ir_schema import validate_ir_schema
-from pflow.runtime.templates import Template, iter_templates, parse_source
+from pflow.runtime.templates import Template, has_templates, iter_templates, parse_source
 
 # Root keys every run may reference without declaring them: piped data.
 RUNTIME_ROOT_KEYS = frozenset({"stdin"})
@@ -43,9 +44,10 @@ def validate_workflow(
     ids = _check_node_ids(ir)
     _check_edges(ir, ids)
     specs = _check_node_types(ir, registry)
+    param_warnings = _check_node_params(ir, specs)
     lenient = not params_known and not ir.get("inputs")
     _check_templates(ir, specs, set(initial_params or {}), lenient)
-    return _unused_inputs(ir) + _unreachable_nodes(ir)
+    return param_warnings + _unused_inputs(ir) + _unreachable_nodes(ir)
 
 
 def effective_edges(ir: dict[str, Any]) -> list[dict[str, Any]]:
@@ -153,6 +155,35 @@ def _check_node_types(ir: dict[str, Any], registry: Registry) -> dict[str, NodeS
     return specs
 
 
+def _check_node_params(ir: dict[str, Any], specs: dict[str, NodeSpec]) -> list[str]:
+    """Literal params must fit the node type; unknown params are ignored with a warning."""
+    warnings: list[str] = []
+    for index, node in enumerate(ir["nodes"]):
+        spec, params = specs[node["id"]], node.get("params") or {}
+        known = [p.name for p in spec.params]
+        for name in params:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                also = f" (did you mean '{close[0]}'?)" if close else ""
+                warnings.append(
+                    f"Node '{node['id']}' ({spec.name}) has no parameter '{name}'{also}; "
+                    "it is ignored"
+                )
+        for name in known:
+            if has_templates(params.get(name)):
+                continue  # checked when the node runs, once the template has a value
+            problem = param_problem(spec, node["id"], name, params)
+            if problem is not None:
+                raise SchemaValidationError(
+                    problem.message,
+                    hint=problem.hint,
+                    node_id=node["id"],
+                    node_type=spec.name,
+                    pointer=f"/nodes/{index}/params/{_escape(name)}",
+                )
+    return warnings
+
+
 def _check_templates(
     ir: dict[str, Any], specs: dict[str, NodeSpec], params: set[str], lenient: bool = False
 ) -> None:
@@ -211,6 +242,14 @@ def _template_problem(
     base = template.base
     if namespaced and base in specs:
         return _node_reference_problem(template, specs[base])
+    if not namespaced and base in specs and base not in roots:
+        return (
+            f"refers to node '{base}', but with \"enable_namespacing\": false node outputs "
+            "are written to the store root",
+            f"Refer to the output by its own name, e.g. ${{{template.path[1]}}}"
+            if len(template.path) > 1
+            else "Refer to an output by its own name, e.g. ${stdout}",
+        )
     if base in roots or (not namespaced and base in written):
         return None
     return (

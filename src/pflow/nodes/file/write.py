@@ -15,11 +15,11 @@ from pflow.nodes.base import PflowNode
 from pflow.nodes.file.paths import encoding_param, os_error_message, path_param
 
 
-def content_text(value: Any) -> str:
-    """The text written for a content value: strings as they are, anything else as JSON."""
+def content_text(value: Any) -> str | bytes:
+    """What is written for a content value: text and bytes as they are, anything else as JSON."""
     if value is None:
         return ""
-    if isinstance(value, str):
+    if isinstance(value, str | bytes):
         return value
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, indent=2)
@@ -91,9 +91,9 @@ class WriteFileNode(PflowNode):
         }
 
     def exec(self, prep_res: dict[str, Any]) -> dict[str, str]:
-        path, encoding = prep_res["path"], prep_res["encoding"]
+        path, encoding, content = prep_res["path"], prep_res["encoding"], prep_res["text"]
         try:
-            data = prep_res["text"].encode(encoding)
+            data = content if isinstance(content, bytes) else content.encode(encoding)
         except UnicodeEncodeError as exc:
             return {"error": f"Cannot encode the content as {encoding}: {exc.reason}"}
         try:

@@ -1,0 +1,112 @@
+"""Development sessions for pflow: `nox -s tests lint schemas golden golden_baseline` is CI.
+
+Every session installs the project editable with its `dev` extra into its own virtual
+environment under `.nox/`. `nox -R` reuses those environments and skips the installs, for
+fast reruns; `nox -l` lists the sessions.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "lint", "schemas", "golden", "golden_baseline"]
+
+LINT_PATHS = ("src", "tests", "benchmarks", "noxfile.py")
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite in parallel; extra arguments go to pytest (nox -s tests -- -k x)."""
+    _install(session)
+    session.run("pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format check), mypy (strict, config in pyproject) and import-linter."""
+    _install(session)
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
+    session.run("mypy")
+    session.run("lint-imports")
+
+
+# --- the golden corpus and the schemas (golden/README.md) ---------------------------------------
+
+GOLDEN_ARGS = ("tests/golden", "-p", "no:cacheprovider")
+
+
+@nox.session
+def golden(session: nox.Session) -> None:
+    """Verify the installed (not editable) pflow against golden/snapshots: the CI gate."""
+    session.install(".[dev]")
+    session.run("pytest", *GOLDEN_ARGS, "-n", "auto", *session.posargs)
+
+
+@nox.session
+def golden_record(session: nox.Session) -> None:
+    """Re-record every snapshot, then verify them under -n auto with another hash seed."""
+    if os.environ.get("CI"):
+        session.error("golden_record refuses to run with CI set: recording is a reviewed act")
+    session.install("-e", ".[dev]")
+    session.run("pytest", *GOLDEN_ARGS, "--golden-record", *session.posargs)
+    session.run("pytest", *GOLDEN_ARGS, "-n", "auto", env={"GOLDEN_HASHSEED": "1"})
+
+
+@nox.session
+def golden_baseline(session: nox.Session) -> None:
+    """Install the BASELINE commit from a git worktree into a fresh venv; verify the snapshots."""
+    baseline = _baseline()
+    commit = baseline["commit"]
+    session.run("git", "cat-file", "-e", f"{commit}^{{commit}}", external=True)
+    has_service = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}:src/pflow/core/workflow_executor_service.py"],
+        capture_output=True,
+        check=False,
+    )
+    if has_service.returncode == 0:
+        session.error(f"BASELINE {commit} already has the executor service: not pre-refactor")
+    session.install(".[dev]")
+    work = Path(session.create_tmp()).resolve() / "baseline"
+    shutil.rmtree(work, ignore_errors=True)
+    tree, venv = work / "tree", work / "venv"
+    session.run("git", "worktree", "add", "--detach", str(tree), commit, external=True)
+    try:
+        session.run(sys.executable, "-m", "venv", str(venv), external=True)
+        pins = [f"click=={baseline['click']}", f"jsonschema=={baseline['jsonschema']}"]
+        session.run(str(venv / "bin" / "pip"), "install", "-q", str(tree), *pins, external=True)
+        session.run("pytest", *GOLDEN_ARGS, "-n", "auto", f"--pflow-bin={venv / 'bin' / 'pflow'}")
+    finally:
+        session.run("git", "worktree", "remove", "--force", str(tree), external=True)
+
+
+@nox.session
+def schemas(session: nox.Session) -> None:
+    """Schemas are valid 2020-12 schemas; fixtures, examples and saved files validate."""
+    session.install(".[dev]")
+    session.run("check-jsonschema", "--check-metaschema", *sorted(glob.glob("schemas/*.json")))
+    session.run("pytest", "-n", "auto", "tests/schemas", "tests/test_examples.py")
+    # Golden cases that write saved workflow files validate each of them against its schema.
+    session.run("pytest", *GOLDEN_ARGS, "-n", "auto", "-k", "saved or workflow-cmd")
+
+
+def _baseline() -> dict[str, str]:
+    """golden/BASELINE as a dict: commit, python, click, jsonschema."""
+    fields: dict[str, str] = {}
+    for line in Path("golden/BASELINE").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition(" ")
+        if key and not key.startswith("#"):
+            fields[key] = value.strip()
+    return fields
