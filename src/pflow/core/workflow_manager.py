@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from pflow.core.exceptions import (
     WorkflowNotFoundError,
     WorkflowStorageError,
 )
+from pflow.runtime.ir_schema import document_errors
 
 WRAPPER_VERSION = "1.0.0"
 MAX_NAME_LENGTH = 50
@@ -46,6 +48,13 @@ def validate_name(name: str) -> None:
 def _now() -> str:
     """Current UTC time as ISO 8601, always with microseconds and `+00:00`."""
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files a killed writer left beside `path` (only lock holders write them)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _text_or(value: Any, default: str) -> str:
@@ -202,6 +211,38 @@ class WorkflowManager:
         else:
             hint = "Run 'pflow workflow list' to see saved workflows"
         return WorkflowNotFoundError(f"Workflow '{name}' not found", hint=hint, path=str(path))
+
+    def update_metadata(self, workflow_name: str, updates: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge `updates` into the saved file's `rich_metadata`; return the new metadata.
+
+        A callable value is applied to the stored value of its key (None when absent), so
+        `{"execution_count": lambda n: (n or 0) + 1}` increments what is on disk. The whole
+        read-modify-write holds the workflow's lock file, so concurrent updates lose nothing.
+        The result must pass schemas/saved-workflow.schema.json; it is written atomically
+        (temp file, fsync, rename, directory fsync) keeping the file's permissions. Raises
+        WorkflowNotFoundError for an unknown name and WorkflowStorageError when the file is
+        corrupt or cannot be written; either way the file on disk is left as it was.
+        """
+        path = self.get_path(workflow_name)
+        with self._locked(workflow_name):
+            _remove_stale_temp_files(path)
+            if not path.is_file():
+                raise self._not_found(workflow_name, path)
+            wrapper = self._read_wrapper(path)
+            metadata = dict(wrapper.get("rich_metadata") or {})
+            for key, value in updates.items():
+                metadata[key] = value(metadata.get(key)) if callable(value) else value
+            wrapper["rich_metadata"] = metadata
+            wrapper["updated_at"] = _now()
+            problems = document_errors("saved-workflow.schema.json", wrapper)
+            if problems:
+                raise WorkflowStorageError(
+                    f"Refusing to write {path}: the update breaks the saved-workflow schema "
+                    f"({problems[0]})",
+                    path=str(path),
+                )
+            self._write_wrapper(path, wrapper)
+        return metadata
 
     def _previous_for_save(self, name: str, path: Path, force: bool) -> dict[str, Any] | None:
         """The wrapper a forced save replaces, None for a new workflow."""
