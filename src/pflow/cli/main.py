@@ -18,13 +18,16 @@ from pflow.cli.render import (
     text_result,
 )
 from pflow.cli.stdin import read_stdin, workflow_uses_stdin
-from pflow.core.exceptions import WorkflowFailedError
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.paths import debug_dir
+from pflow.core.workflow_executor_service import (
+    WorkflowExecutorService,
+    WorkflowInterrupted,
+    error_action_failure,
+)
+from pflow.core.workflow_manager import WorkflowManager
 from pflow.core.workflow_source import WorkflowSource, resolve_workflow
-from pflow.registry import Registry
-from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.inputs import prepare_inputs
 from pflow.runtime.ir_schema import validate_ir_schema
 from pflow.runtime.trace import WorkflowTraceCollector
@@ -54,11 +57,6 @@ class RunContext:
         if self.source is not None and self.source.kind == "saved":
             return self.source.name
         return Path(self.workflow_arg).stem or self.workflow_arg
-
-    def node_type(self, node_id: str | None) -> str | None:
-        """Type of node `node_id` in the loaded workflow."""
-        nodes = self.source.ir.get("nodes", []) if self.source else []
-        return next((n.get("type") for n in nodes if n.get("id") == node_id), None)
 
 
 RUN_HELP = f"""Run a workflow from a JSON file or by its saved name.
@@ -149,47 +147,47 @@ def execute_json_workflow(
     output_format: str,
     metrics_collector: MetricsCollector | None,
 ) -> int:
-    """Compile and run `ir_data`, then hand the outcome to one of the three handlers."""
+    """Run `ir_data` through the executor service, then hand the outcome to a handler."""
     state: RunContext = ctx.obj
     verbose = state.verbose
-    params = params or {}
     trace = WorkflowTraceCollector(state.trace_name) if state.trace else None
-    shared: dict[str, Any] = {}
-    if metrics_collector is not None or planner_llm_calls:
-        shared["__llm_calls__"] = list(planner_llm_calls or [])
+    saved_name = state.source.saved_name if state.source is not None else None
+    service = WorkflowExecutorService(
+        workflow_manager=WorkflowManager() if saved_name else None,
+        output_controller=state.output,
+        abort_on_first_error=True,
+    )
     _say(state, f"workflow has {len(ir_data.get('nodes') or [])} node(s)")
     try:
         try:
-            flow = compile_ir_to_flow(
+            result = service.execute_workflow(
                 ir_data,
-                Registry(),
-                initial_params=params,
-                validate=True,
+                params or {},
+                workflow_name=saved_name,
+                stdin_data=stdin_data,
+                output_key=output_key,
+                planner_llm_calls=planner_llm_calls,
                 metrics_collector=metrics_collector,
                 trace_collector=trace,
             )
-            for message in flow.warnings:
-                state.output.warn(message)
-            shared.update(params)
-            if stdin_data is not None:
-                shared["stdin"] = stdin_data
-            _attach_progress(state, shared, flow.node_count)
-            if metrics_collector is not None:
-                metrics_collector.record_workflow_start()
-            try:
-                action = flow.run(shared)
-            finally:
-                state.last_node_id = flow.last_node_id
-                if metrics_collector is not None:
-                    metrics_collector.record_workflow_end()
-        except (Exception, KeyboardInterrupt) as exc:
+        except WorkflowInterrupted as interrupted:
             _finish_trace(trace, "failed")
-            if isinstance(exc, KeyboardInterrupt) and output_format != "json":
+            if output_format != "json":
                 raise  # app.run() prints "Interrupted." and exits 130
+            shared = interrupted.result.shared_after
             return _handle_workflow_exception(
-                ctx, exc, trace, output_format, metrics_collector, shared, verbose
+                ctx, interrupted, trace, output_format, metrics_collector, shared, verbose
             )
-        if flow.failed(action):
+        state.last_node_id = result.last_node_id
+        if result.metadata_error is not None:
+            click.echo(f"Warning: the run was not recorded: {result.metadata_error}", err=True)
+        shared = result.shared_after
+        if result.exception is not None:
+            _finish_trace(trace, "failed")
+            return _handle_workflow_exception(
+                ctx, result.exception, trace, output_format, metrics_collector, shared, verbose
+            )
+        if not result.success:
             _finish_trace(trace, "error")
             return _handle_workflow_error(
                 ctx, trace, output_format, metrics_collector, shared, verbose
@@ -241,16 +239,8 @@ def _handle_workflow_error(
 ) -> int:
     """Report a run that ended on an error action; exit code 1."""
     state: RunContext = ctx.obj
-    node_id = state.last_node_id
-    namespace = shared_storage.get(node_id or "")
-    reason = namespace.get("error") if isinstance(namespace, dict) else None
-    node_type = state.node_type(node_id)
-    error = WorkflowFailedError(
-        f"Node '{node_id}' ({node_type}) failed: {reason or 'it returned an error action'}",
-        node_id=node_id,
-        node_type=node_type,
-        hint=f'Add an edge from \'{node_id}\' with "action": "error" to handle this failure',
-    )
+    ir = state.source.ir if state.source is not None else {}
+    error = error_action_failure(ir, shared_storage, state.last_node_id)
     return _handle_workflow_exception(
         ctx, error, workflow_trace, output_format, metrics_collector, shared_storage, verbose
     )
@@ -290,13 +280,6 @@ def _metrics_fields(collector: MetricsCollector | None, shared: dict[str, Any]) 
         "nodes_executed": summary["nodes_executed"],
         "metrics": summary["metrics"],
     }
-
-
-def _attach_progress(state: RunContext, shared: dict[str, Any], node_count: int) -> None:
-    callback = state.output.create_progress_callback()
-    if callback is not None:
-        shared["__progress_callback__"] = callback
-        callback("", "workflow_start", None, 0, str(node_count))
 
 
 def _finish_trace(trace: WorkflowTraceCollector | None, status: str) -> None:

@@ -1,0 +1,294 @@
+"""WorkflowExecutorService: run a workflow IR for any front end and describe the outcome.
+
+The service compiles and runs a workflow, records metrics and (for saved workflows) the
+execution history, and returns an `ExecutionResult`. It prints nothing and never exits:
+warnings and progress reach a terminal only through the `OutputController` it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pflow.core.exceptions import (
+    InvalidWorkflowError,
+    PflowError,
+    WorkflowFailedError,
+    WorkflowStorageError,
+)
+from pflow.core.execution_history import history_updates
+from pflow.core.json_safe import to_json_safe
+from pflow.core.metrics import MetricsCollector
+from pflow.core.output_controller import OutputController
+from pflow.core.workflow_manager import WorkflowManager
+from pflow.registry import Registry
+from pflow.runtime.compiler import compile_ir_to_flow
+from pflow.runtime.flow import WorkflowFlow
+from pflow.runtime.trace import WorkflowTraceCollector
+
+# Words that mark a failure no change to the workflow or its inputs can fix.
+_NOT_FIXABLE = (
+    "api key",
+    "authentication",
+    "unauthorized",
+    "forbidden",
+    "rate limit",
+    "quota",
+    "connection refused",
+    "could not connect",
+    "timed out",
+    "timeout",
+    "permission denied",
+    "out of memory",
+)
+
+
+@dataclass
+class ExecutionResult:
+    """The outcome of one run. `to_dict()` follows schemas/execution-result.schema.json."""
+
+    success: bool
+    action_result: str | None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    shared_after: dict[str, Any] = field(default_factory=dict)
+    node_count: int = 0
+    duration: float = 0.0
+    metrics_summary: dict[str, Any] | None = None
+    # Not part of the JSON form: what a front end needs to report the run exactly.
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    last_node_id: str | None = None
+    metadata_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (bytes, callables and other non-JSON values made printable)."""
+        return {
+            "success": self.success,
+            "action_result": self.action_result,
+            "errors": to_json_safe(self.errors),
+            "shared_after": to_json_safe(self.shared_after),
+            "node_count": self.node_count,
+            "duration": self.duration,
+            "metrics_summary": to_json_safe(self.metrics_summary),
+        }
+
+
+class WorkflowInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; `result` holds what the run had done so far."""
+
+    def __init__(self, result: ExecutionResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+class WorkflowExecutorService:
+    """Runs workflows. One instance may run many workflows, one after the other."""
+
+    def __init__(
+        self,
+        workflow_manager: WorkflowManager | None = None,
+        output_controller: OutputController | None = None,
+        abort_on_first_error: bool = True,
+    ) -> None:
+        self.workflow_manager = workflow_manager
+        self.output_controller = output_controller
+        # Only abort mode exists so far: with False the run still stops at the first error.
+        self.abort_on_first_error = abort_on_first_error
+
+    def execute_workflow(
+        self,
+        workflow_ir: dict[str, Any],
+        execution_params: dict[str, Any] | None,
+        workflow_name: str | None = None,
+        stdin_data: str | bytes | None = None,
+        output_key: str | None = None,
+        planner_llm_calls: list[dict[str, Any]] | None = None,
+        metrics_collector: MetricsCollector | None = None,
+        trace_collector: WorkflowTraceCollector | None = None,
+    ) -> ExecutionResult:
+        """Compile and run `workflow_ir` with `execution_params`; never raises for a failure.
+
+        Failures (invalid workflow, a node's error action, a node's exception) come back in
+        `errors`, with the original exception in `exception`. Ctrl-C raises
+        WorkflowInterrupted carrying the partial result. When a workflow manager and a
+        `workflow_name` are given, the run is recorded in the saved file's history.
+        `output_key` is accepted for front ends that select one result key; the service
+        itself does not use it.
+        """
+        started = time.perf_counter()
+        params = dict(execution_params or {})
+        shared = _initial_store(planner_llm_calls, metrics_collector)
+        flow: WorkflowFlow | None = None
+        action: Any = None
+        exception: Exception | None = None
+        try:
+            flow = compile_ir_to_flow(
+                workflow_ir,
+                Registry(),
+                initial_params=params,
+                validate=True,
+                metrics_collector=metrics_collector,
+                trace_collector=trace_collector,
+            )
+            for message in flow.warnings:
+                self._warn(message)
+            shared.update(params)
+            if stdin_data is not None:
+                shared["stdin"] = stdin_data
+            self._attach_progress(shared, flow.node_count)
+            action = self._run(flow, shared, metrics_collector)
+        except Exception as exc:
+            exception = exc
+        except KeyboardInterrupt as interrupt:
+            result = self._result(workflow_ir, shared, flow, None, interrupt, started)
+            result.metrics_summary = _summary(metrics_collector, shared)
+            raise WorkflowInterrupted(result) from interrupt
+        result = self._result(workflow_ir, shared, flow, action, exception, started)
+        result.metrics_summary = _summary(metrics_collector, shared)
+        if self.workflow_manager is not None and workflow_name:
+            result.metadata_error = self._record_history(workflow_name, params, result)
+        return result
+
+    def _run(
+        self, flow: WorkflowFlow, shared: dict[str, Any], metrics: MetricsCollector | None
+    ) -> Any:
+        if metrics is not None:
+            metrics.record_workflow_start()
+        try:
+            return flow.run(shared)
+        finally:
+            if metrics is not None:
+                metrics.record_workflow_end()
+
+    def _result(
+        self,
+        ir: dict[str, Any],
+        shared: dict[str, Any],
+        flow: WorkflowFlow | None,
+        action: Any,
+        exception: BaseException | None,
+        started: float,
+    ) -> ExecutionResult:
+        last_node = flow.last_node_id if flow is not None else None
+        errors: list[dict[str, Any]] = []
+        if isinstance(exception, Exception):
+            errors.append(exception_error(exception))
+        elif exception is not None:  # Ctrl-C
+            errors.append(
+                {
+                    "message": "Interrupted by the user (Ctrl-C)",
+                    "category": "exception",
+                    "source": "runtime",
+                    "exception_type": type(exception).__name__,
+                    "fixable": False,
+                }
+            )
+        elif isinstance(action, str) and action.startswith("error"):
+            failure = error_action_failure(ir, shared, last_node)
+            errors.append({**failure_error(failure), "action": action})
+        return ExecutionResult(
+            success=not errors and exception is None,
+            action_result=action if isinstance(action, str) else None,
+            errors=errors,
+            shared_after=shared,
+            node_count=len(ir.get("nodes") or []),
+            duration=time.perf_counter() - started,
+            exception=exception,
+            last_node_id=last_node,
+        )
+
+    def _record_history(
+        self, name: str, params: dict[str, Any], result: ExecutionResult
+    ) -> str | None:
+        """Update the saved file; a failure is returned as text, never raised."""
+        assert self.workflow_manager is not None
+        try:
+            self.workflow_manager.update_metadata(
+                name, history_updates(result.success, params, result.errors)
+            )
+        except (PflowError, OSError) as exc:
+            return str(exc)
+        return None
+
+    def _warn(self, message: str) -> None:
+        if self.output_controller is not None:
+            self.output_controller.warn(message)
+
+    def _attach_progress(self, shared: dict[str, Any], node_count: int) -> None:
+        if self.output_controller is None:
+            return
+        callback = self.output_controller.create_progress_callback()
+        if callback is not None:
+            shared["__progress_callback__"] = callback
+            callback("", "workflow_start", None, 0, str(node_count))
+
+
+def error_action_failure(
+    ir: dict[str, Any], shared: dict[str, Any], node_id: str | None
+) -> WorkflowFailedError:
+    """The error describing a run that ended on node `node_id`'s error action."""
+    namespace = shared.get(node_id or "")
+    reason = namespace.get("error") if isinstance(namespace, dict) else None
+    node_type = next((n.get("type") for n in ir.get("nodes") or [] if n.get("id") == node_id), None)
+    return WorkflowFailedError(
+        f"Node '{node_id}' ({node_type}) failed: {reason or 'it returned an error action'}",
+        node_id=node_id,
+        node_type=node_type,
+        hint=f'Add an edge from \'{node_id}\' with "action": "error" to handle this failure',
+    )
+
+
+def failure_error(error: WorkflowFailedError) -> dict[str, Any]:
+    """The structured error of a node's error action."""
+    return _located(
+        {
+            "message": error.message,
+            "category": "execution_failure",
+            "source": "runtime",
+            "fixable": is_fixable(error.message),
+        },
+        error,
+    )
+
+
+def exception_error(exc: Exception) -> dict[str, Any]:
+    """The structured error of an exception raised while compiling or running."""
+    invalid = isinstance(exc, InvalidWorkflowError)
+    message = exc.message if isinstance(exc, PflowError) else str(exc) or type(exc).__name__
+    entry: dict[str, Any] = {
+        "message": message,
+        "category": "validation" if invalid else "exception",
+        "source": "validation" if invalid else "runtime",
+        "exception_type": type(exc).__name__,
+        "fixable": is_fixable(message) and not isinstance(exc, WorkflowStorageError),
+    }
+    return _located(entry, exc) if isinstance(exc, PflowError) else entry
+
+
+def is_fixable(message: str) -> bool:
+    """Whether editing the workflow or its inputs could fix the failure `message` describes."""
+    lowered = message.lower()
+    return not any(word in lowered for word in _NOT_FIXABLE)
+
+
+def _located(entry: dict[str, Any], error: PflowError) -> dict[str, Any]:
+    for key in ("node_id", "node_type", "pointer", "hint", "details"):
+        value = getattr(error, key)
+        if value is not None:
+            entry[key] = value
+    return entry
+
+
+def _initial_store(
+    planner_llm_calls: list[dict[str, Any]] | None, metrics: MetricsCollector | None
+) -> dict[str, Any]:
+    if planner_llm_calls is not None:
+        return {"__llm_calls__": list(planner_llm_calls)}
+    return {"__llm_calls__": []} if metrics is not None else {}
+
+
+def _summary(metrics: MetricsCollector | None, shared: dict[str, Any]) -> dict[str, Any] | None:
+    if metrics is None:
+        return None
+    calls = shared.get("__llm_calls__")
+    return metrics.get_summary(calls if isinstance(calls, list) else [])
