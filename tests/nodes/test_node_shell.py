@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from pflow.core.exceptions import NodeExecutionError, NodeParamError
-from pflow.nodes.shell import ShellNode, env_value
+from pflow.nodes.base import json_text
+from pflow.nodes.shell import ShellNode
 from pflow.registry.catalog import SHELL
 
 RunNode = Callable[..., tuple[str, dict[str, Any]]]
@@ -160,8 +161,8 @@ def test_env_values_are_stringified_and_merged(
 
 
 def test_env_value_helper() -> None:
-    assert env_value(None) == ""
-    assert env_value([1, 2]) == "[1, 2]"
+    assert json_text(None) == ""
+    assert json_text([1, 2]) == "[1, 2]"
 
 
 def test_invalid_env_name_is_a_param_error(run_node: RunNode) -> None:
@@ -281,5 +282,5 @@ def test_binary_env_value_is_a_located_param_error() -> None:
     node.set_params({"command": "true", "env": {"X": b"\xff"}})
     with pytest.raises(NodeParamError) as info:
         node.run({})
-    assert "env value 'X': binary data cannot be an environment variable" in info.value.message
+    assert "env value 'X': binary data cannot be used as text here" in info.value.message
     assert info.value.pointer == "params/env"

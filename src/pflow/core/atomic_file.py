@@ -49,10 +49,18 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Replace `path` with `text` (UTF-8) so readers see either the old or the new content.
+    """Replace `path` with `text` (UTF-8) so readers see either the old or the new content."""
+    write_bytes_atomic(path, text.encode("utf-8"), mode=mode)
 
-    The temp file `.<basename>.<random>.tmp` lives next to `path`; on any failure it is removed
-    and the exception re-raised, leaving an existing `path` untouched.
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace `path` with `data` so readers see either the old or the new content.
+
+    The temp file `.<basename>.<random>.tmp` lives next to `path`; it is fsynced, renamed over
+    `path`, and the directory is fsynced. On any failure the temp file is removed and the
+    exception re-raised, leaving an existing `path` untouched. The new file keeps the mode of
+    the file it replaces (or gets 0o666 minus the umask). This module imports nothing from
+    pflow, so every layer may use it.
     """
     path = Path(path)
     directory = path.parent
@@ -60,8 +68,8 @@ def write_text_atomic(path: Path, text: str, *, mode: int | None = None) -> None
     tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, final_mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -66,6 +67,25 @@ class PflowNode(Node):  # type: ignore[misc]
         """Write output keys into the node's view of the shared store."""
         for key, value in outputs.items():
             shared[key] = value
+
+
+def json_text(value: Any) -> str:
+    """Text for a JSON value where only text fits (headers, environment variables, queries).
+
+    Strings as they are, booleans `true`/`false`, null empty, numbers as written, objects and
+    arrays as JSON. Raises ValueError for binary data, which has no faithful text form.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        raise ValueError("binary data cannot be used as text here")
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def param_problem(

@@ -12,7 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from pflow.core.exceptions import NodeExecutionError, PflowError
-from pflow.nodes.base import PflowNode
+from pflow.nodes.base import PflowNode, json_text
 
 logger = logging.getLogger(__name__)
 
@@ -94,24 +94,11 @@ def _body(text: str, content_type: str) -> Any:
     return text
 
 
-def text_value(value: Any) -> str:
-    """A header or query-string text for a JSON value."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
 def query_value(value: Any) -> str | list[str]:
     """A query-string value for a JSON value; an array repeats the key once per item."""
     if isinstance(value, list):
-        return [text_value(item) for item in value]
-    return text_value(value)
+        return [json_text(item) for item in value]
+    return json_text(value)
 
 
 class HttpNode(PflowNode):
@@ -195,7 +182,7 @@ class HttpNode(PflowNode):
 
     def _headers(self) -> dict[str, str]:
         given: dict[str, Any] = self.param("headers") or {}
-        headers = {name: text_value(value) for name, value in given.items()}
+        headers = {name: json_text(value) for name, value in given.items()}
         token: str | None = self.param("auth_token")
         if token:
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}

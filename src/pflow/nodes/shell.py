@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pflow.core.exceptions import NodeExecutionError
-from pflow.nodes.base import PflowNode
+from pflow.nodes.base import PflowNode, json_text
 
 logger = logging.getLogger(__name__)
 
@@ -116,21 +116,6 @@ def _text(data: str | bytes | None) -> str:
     return data
 
 
-def env_value(value: Any) -> str:
-    """An environment variable's text for a JSON value."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        raise ValueError("binary data cannot be an environment variable")
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
 class ShellNode(PflowNode):
     """Run `command` with /bin/sh; non-zero exit codes take the error action."""
 
@@ -226,7 +211,7 @@ class ShellNode(PflowNode):
         values: dict[str, str] = {}
         for name, value in extra.items():
             try:
-                values[name] = env_value(value)
+                values[name] = json_text(value)
             except ValueError as exc:
                 raise self.fail(
                     f"env value {name!r}: {exc}",

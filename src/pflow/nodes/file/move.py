@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import MutableMapping
-from typing import Any
 
-from pflow.nodes.base import PflowNode
-from pflow.nodes.file.paths import (
-    PathProblem,
-    check_source_file,
-    transfer_destination,
-    transfer_error,
-    transfer_params,
-)
+from pflow.nodes.file.transfer import FileTransferNode
 
 
 def move_file(source: str, dest: str) -> None:
@@ -21,31 +12,11 @@ def move_file(source: str, dest: str) -> None:
     shutil.move(source, dest)
 
 
-class MoveFileNode(PflowNode):
+class MoveFileNode(FileTransferNode):
     """Move `source_path` to `dest_path`; an existing destination needs `overwrite: true`."""
 
-    def prep(self, shared: MutableMapping[str, Any]) -> dict[str, Any]:
-        return transfer_params(self)
+    output_key = "moved"
+    done = "Moved"
 
-    def exec(self, prep_res: dict[str, Any]) -> dict[str, str]:
-        source = prep_res["source"]
-        try:
-            check_source_file(source)
-            dest = transfer_destination(
-                source,
-                prep_res["dest"],
-                into_dir=prep_res["into_dir"],
-                overwrite=prep_res["overwrite"],
-            )
-            move_file(source, dest)
-        except PathProblem as exc:
-            return {"error": str(exc)}
-        except OSError as exc:
-            return {"error": transfer_error(exc, source)}
-        return {"moved": f"Moved '{source}' to '{dest}'"}
-
-    def post(
-        self, shared: MutableMapping[str, Any], prep_res: dict[str, Any], exec_res: dict[str, str]
-    ) -> str:
-        self.write(shared, **exec_res)
-        return "error" if "error" in exec_res else "default"
+    def transfer(self, source: str, dest: str) -> None:
+        move_file(source, dest)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
-import stat
-import tempfile
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
+from pflow.core.atomic_file import write_bytes_atomic
 from pflow.nodes.base import PflowNode
 from pflow.nodes.file.paths import encoding_param, os_error_message, path_param
 
@@ -36,42 +35,7 @@ def write_bytes(path: str, data: bytes, *, append: bool) -> None:
     target = os.path.realpath(path)  # replace a symlink's target, not the link
     if os.path.isdir(target):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    mode = _mode_for(target)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target)
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _mode_for(target: str) -> int:
-    """Permission bits of the file being replaced, or of a new file under the current umask."""
-    try:
-        return stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # no way to read it without setting it elsewhere
-    os.umask(mask)
-    return mask
+    write_bytes_atomic(Path(target), data)
 
 
 class WriteFileNode(PflowNode):
