@@ -85,7 +85,8 @@ def golden_baseline(session: nox.Session) -> None:
     session.run("git", "worktree", "add", "--detach", str(tree), commit, external=True)
     try:
         session.run(sys.executable, "-m", "venv", str(venv), external=True)
-        pins = [f"click=={baseline['click']}", f"jsonschema=={baseline['jsonschema']}"]
+        # The recording's library versions, and the llm plugin the llm cases talk to.
+        pins = [f"{lib}=={baseline[lib]}" for lib in ("click", "jsonschema", "llm-echo")]
         session.run(str(venv / "bin" / "pip"), "install", "-q", str(tree), *pins, external=True)
         session.run("pytest", *GOLDEN_ARGS, "-n", "auto", f"--pflow-bin={venv / 'bin' / 'pflow'}")
     finally:
