@@ -21,10 +21,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="pflow executable to verify (default: $PFLOW_BIN, else the one beside python)",
     )
     group.addoption(
+        "--golden-only",
+        default=None,
+        metavar="FILE",
+        help="run only the cases listed in FILE (one id a line), e.g. those of a baseline",
+    )
+    group.addoption(
         "--golden-record",
         action="store_true",
         help="write snapshots instead of comparing (refused when CI is set)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    only = config.getoption("--golden-only")
+    if not only:
+        return
+    wanted = set(Path(only).read_text(encoding="utf-8").split())
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case_id = callspec.params.get("case_id") if callspec else None
+        (drop if case_id is not None and case_id not in wanted else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")
