@@ -9,6 +9,8 @@ here needs to change.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,13 @@ def test_date_time_format_is_really_checked() -> None:
     assert "date-time" in checker.checkers
     assert not checker.conforms("2026-13-01T00:00:00+00:00", "date-time")
     assert checker.conforms("2026-11-26T16:00:00.123456+00:00", "date-time")
+
+
+def test_schemas_pass_the_metaschema_with_formats_checked() -> None:
+    # check-jsonschema also checks `format: regex` (ECMA-262), which check_schema does not.
+    tool = Path(sys.executable).parent / "check-jsonschema"
+    if not tool.exists():
+        pytest.skip("check-jsonschema is not installed beside this Python")
+    files = sorted(str(p) for p in SCHEMAS.glob("*.schema.json"))
+    done = subprocess.run([str(tool), "--check-metaschema", *files], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
