@@ -24,11 +24,18 @@ def secret_key_pattern() -> re.Pattern[str]:
 
 
 def redact_params(params: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-safe copy of run parameters with secret-looking values replaced."""
-    secret = secret_key_pattern()
-    return {
-        key: REDACTED if secret.search(key) else _summarise(value) for key, value in params.items()
-    }
+    """A JSON-safe copy of run parameters with secret-looking values replaced (at any depth)."""
+    redacted: dict[str, Any] = _summarise(_redact(params))
+    return redacted
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        secret = secret_key_pattern()
+        return {k: REDACTED if secret.search(str(k)) else _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
 
 
 def history_updates(
@@ -45,7 +52,8 @@ def history_updates(
 
 
 def _increment(stored: Any) -> int:
-    return (stored if isinstance(stored, int) and stored >= 0 else 0) + 1
+    valid = isinstance(stored, int) and not isinstance(stored, bool) and stored >= 0
+    return (stored if valid else 0) + 1
 
 
 def _summarise(value: Any) -> Any:

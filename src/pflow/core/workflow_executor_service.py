@@ -13,6 +13,7 @@ from typing import Any
 
 from pflow.core.exceptions import (
     InvalidWorkflowError,
+    NodeParamError,
     PflowError,
     WorkflowFailedError,
     WorkflowStorageError,
@@ -186,12 +187,13 @@ class WorkflowExecutorService:
         elif isinstance(action, str) and action.startswith("error"):
             failure = error_action_failure(ir, shared, last_node)
             errors.append({**failure_error(failure), "action": action})
+        nodes = ir.get("nodes")  # not a list when the IR failed schema validation
         return ExecutionResult(
             success=not errors and exception is None,
             action_result=action if isinstance(action, str) else None,
             errors=errors,
             shared_after=shared,
-            node_count=len(ir.get("nodes") or []),
+            node_count=len(nodes) if isinstance(nodes, list) else 0,
             duration=time.perf_counter() - started,
             exception=exception,
             last_node_id=last_node,
@@ -260,7 +262,9 @@ def exception_error(exc: Exception) -> dict[str, Any]:
         "category": "validation" if invalid else "exception",
         "source": "validation" if invalid else "runtime",
         "exception_type": type(exc).__name__,
-        "fixable": is_fixable(message) and not isinstance(exc, WorkflowStorageError),
+        # An invalid workflow or parameter is fixed by editing it, whatever its message says.
+        "fixable": isinstance(exc, InvalidWorkflowError | NodeParamError)
+        or (is_fixable(message) and not isinstance(exc, WorkflowStorageError)),
     }
     return _located(entry, exc) if isinstance(exc, PflowError) else entry
 

@@ -52,7 +52,9 @@ def _now() -> str:
 
 def _remove_stale_temp_files(path: Path) -> None:
     """Delete temp files a killed writer left beside `path` (only lock holders write them)."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+    # Exactly `.<name>.json.<12 hex>.tmp`: a wider pattern would also match (and delete) the
+    # live temp file of another workflow whose name starts with `<name>.json.`.
+    for stale in path.parent.glob(f".{path.name}.{'?' * 12}.tmp"):
         with contextlib.suppress(OSError):
             stale.unlink()
 
@@ -229,7 +231,12 @@ class WorkflowManager:
             if not path.is_file():
                 raise self._not_found(workflow_name, path)
             wrapper = self._read_wrapper(path)
-            metadata = dict(wrapper.get("rich_metadata") or {})
+            stored = wrapper.get("rich_metadata")
+            if stored is not None and not isinstance(stored, dict):
+                raise _storage_error(
+                    path, f"Saved workflow {path} is malformed: 'rich_metadata' is not an object"
+                )
+            metadata = dict(stored or {})
             for key, value in updates.items():
                 metadata[key] = value(metadata.get(key)) if callable(value) else value
             wrapper["rich_metadata"] = metadata
