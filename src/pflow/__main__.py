@@ -1,6 +1,6 @@
 """`python -m pflow` runs the command-line program."""
 
-from pflow.cli import main
+from pflow.cli.app import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -28,8 +28,8 @@ WRAPPER = textwrap.dedent(
 
     shell.run_command = noisy
     sys.argv = ["pflow", *sys.argv[1:]]
-    from pflow.cli import main
-    main()
+    from pflow.cli.app import run
+    run()
     """
 )
 

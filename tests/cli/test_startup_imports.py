@@ -29,8 +29,8 @@ WRAPPER = textwrap.dedent(
 
     atexit.register(_report)
     sys.argv = ["pflow", *sys.argv[2:]]
-    from pflow.cli import main
-    main()
+    from pflow.cli.app import run
+    run()
     """
 )
 

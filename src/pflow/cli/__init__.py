@@ -1,10 +1,5 @@
-"""Command-line interface: the only package that imports click."""
+"""Command-line interface: the only package that imports click.
 
-from __future__ import annotations
-
-
-def main() -> None:
-    """Console-script entry point."""
-    from pflow.cli.app import run
-
-    run()
+The program's entry point is `pflow.cli.app:run`; `pflow.cli.main` is the `run` command and
+its execution logic.
+"""

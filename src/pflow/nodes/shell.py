@@ -63,6 +63,9 @@ def run_command(
     the command runs, the command's process group is killed before the interrupt propagates.
     """
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+    # Ctrl-C is held back while the process starts, so it always lands where `proc` is known
+    # and the command can be killed; the child unblocks it before running the command.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         proc = subprocess.Popen(
             ["/bin/sh", "-c", command],
@@ -72,10 +75,13 @@ def run_command(
             cwd=cwd,
             env=env,
             start_new_session=True,
+            preexec_fn=_unblock_sigint,
         )
     except (OSError, ValueError) as exc:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return CommandResult("", "", START_FAILURE_EXIT_CODE, start_error=str(exc))
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         out, err = proc.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
         logger.debug("command timed out after %s s, killing process group %d", timeout, proc.pid)
@@ -87,6 +93,10 @@ def run_command(
         proc.wait()
         raise
     return CommandResult(_text(out), _text(err), proc.returncode)
+
+
+def _unblock_sigint() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
