@@ -212,17 +212,27 @@ def test_running_a_file_touches_no_saved_file(greet: dict[str, Any], invoke: Any
     assert after == before
 
 
-def test_missing_required_parameter_is_reported_as_before(flows: Any, invoke: Any, sandbox: Any):
+def test_missing_required_parameter_is_reported_as_before_and_recorded(
+    flows: Any, invoke: Any, sandbox: Any
+):
     flows.write(
         "needs.json",
         flows.ir(flows.shell_node("x", "echo ${name}"), inputs={"name": {"type": "string"}}),
     )
     assert invoke(["workflow", "save", "needs.json", "needs"]).code == 0
-    by_name = invoke(["needs"])
-    by_file = invoke(["run", "./needs.json"])
+    by_name = invoke(["needs", "api_token=s3cret"])
+    by_file = invoke(["run", "./needs.json", "api_token=s3cret"])
     assert by_name.code == by_file.code == 3
     assert by_name.stderr == by_file.stderr
     assert WARNING not in by_name.err
+    history = stored(sandbox, "needs")["rich_metadata"]
+    assert history["execution_count"] == 1
+    assert history["last_execution_success"] is False
+    assert history["last_execution_params"] == {"api_token": "<redacted>"}
+    (error,) = history["last_execution_errors"]
+    assert error["category"] == "validation"
+    assert error["exception_type"] == "ParameterError"
+    assert error["message"].startswith("Invalid parameters:")
 
 
 # -- a record that cannot be written --------------------------------------------------------------

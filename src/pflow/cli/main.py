@@ -114,12 +114,28 @@ def run_command(
         values = prepare_inputs(state.source.ir, words, from_text=True)
         stdin_data = read_stdin() if workflow_uses_stdin(state.source.ir) else None
     except Exception as exc:  # reported like any failure: no traceback, one JSON document
+        _record_failed_start(state, words, exc)
         return _handle_workflow_exception(ctx, exc, None, output_format, metrics, {}, verbose)
     if values:
         _say(state, f"parameters: {json.dumps(values, ensure_ascii=False, default=str)}")
     return execute_json_workflow(
         ctx, state.source.ir, stdin_data, output_key, values, None, output_format, metrics
     )
+
+
+def _record_failed_start(state: RunContext, words: dict[str, str], exc: Exception) -> None:
+    """A saved workflow that could not start (e.g. bad parameters) still gets a history entry."""
+    name = state.source.saved_name if state.source is not None else None
+    if name is None:
+        return
+    service = WorkflowExecutorService(workflow_manager=WorkflowManager())
+    _warn_not_recorded(service.record_failure(name, dict(words), exc))
+
+
+def _warn_not_recorded(problem: str | None) -> None:
+    """The one stderr line for a history that could not be written (nothing else changes)."""
+    if problem is not None:
+        click.echo(f"Warning: the run was not recorded: {problem}", err=True)
 
 
 def parse_param_words(words: tuple[str, ...]) -> dict[str, str]:
@@ -179,8 +195,7 @@ def execute_json_workflow(
                 ctx, interrupted, trace, output_format, metrics_collector, shared, verbose
             )
         state.last_node_id = result.last_node_id
-        if result.metadata_error is not None:
-            click.echo(f"Warning: the run was not recorded: {result.metadata_error}", err=True)
+        _warn_not_recorded(result.metadata_error)
         shared = result.shared_after
         if result.exception is not None:
             _finish_trace(trace, "failed")

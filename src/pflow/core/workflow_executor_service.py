@@ -199,6 +199,20 @@ class WorkflowExecutorService:
             last_node_id=last_node,
         )
 
+    def record_failure(
+        self, workflow_name: str, params: dict[str, Any], exc: Exception
+    ) -> str | None:
+        """Record a run of a saved workflow that failed before it started (bad parameters).
+
+        Returns why the record could not be written, or None; never raises.
+        """
+        if self.workflow_manager is None:
+            return None
+        result = ExecutionResult(
+            success=False, action_result=None, errors=[exception_error(exc)], exception=exc
+        )
+        return self._record_history(workflow_name, params, result)
+
     def _record_history(
         self, name: str, params: dict[str, Any], result: ExecutionResult
     ) -> str | None:
