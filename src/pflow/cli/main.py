@@ -18,6 +18,7 @@ from pflow.cli.render import (
     text_result,
 )
 from pflow.cli.stdin import read_stdin, workflow_uses_stdin
+from pflow.core.exceptions import ParameterError
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.paths import debug_dir
@@ -124,9 +125,13 @@ def run_command(
 
 
 def _record_failed_start(state: RunContext, words: dict[str, str], exc: Exception) -> None:
-    """A saved workflow that could not start (e.g. bad parameters) still gets a history entry."""
+    """A saved workflow given bad parameters still gets a history entry.
+
+    Other failures before the run (an unreadable file, an IR that breaks the schema) leave the
+    saved file as it is: a history entry cannot make a broken file valid.
+    """
     name = state.source.saved_name if state.source is not None else None
-    if name is None:
+    if name is None or not isinstance(exc, ParameterError):
         return
     service = WorkflowExecutorService(workflow_manager=WorkflowManager())
     _warn_not_recorded(service.record_failure(name, dict(words), exc))
