@@ -24,7 +24,7 @@ from pflow.core.execution_history import (
     redact_params,
     secret_key_pattern,
 )
-from pflow.core.workflow_executor_service import exception_error, failure_error
+from pflow.core.run_errors import exception_error, failure_error
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.runtime.ir_schema import document_errors, load_schema
 

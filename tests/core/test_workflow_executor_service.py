@@ -35,12 +35,11 @@ from pflow.core.exceptions import (
 from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
+from pflow.core.run_errors import exception_error, is_fixable
 from pflow.core.workflow_executor_service import (
     ExecutionResult,
     WorkflowExecutorService,
     WorkflowInterrupted,
-    exception_error,
-    is_fixable,
 )
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.nodes.base import PflowNode
@@ -1006,10 +1005,10 @@ def test_metadata_write_failure_changes_nothing_else(
 
 @pytest.mark.parametrize(
     "ir",
-    [OK, ERROR_ACTION, RUNTIME_EXCEPTION, COMPILE_ERROR, HANDLED_ERROR],
-    ids=["success", "error-action", "exception", "validation", "handled"],
+    [OK, COMPILE_ERROR, HANDLED_ERROR],
+    ids=["success", "validation", "handled"],
 )
-def test_both_abort_modes_behave_identically(ir: dict[str, Any]):
+def test_both_modes_agree_when_no_node_fails_unhandled(ir: dict[str, Any]):
     results = {
         mode: WorkflowExecutorService(abort_on_first_error=mode).execute_workflow(
             ir, {}, metrics_collector=None
@@ -1018,7 +1017,7 @@ def test_both_abort_modes_behave_identically(ir: dict[str, Any]):
     }
     assert comparable(results[True]) == comparable(results[False])
     assert results[True].errors == results[False].errors
-    assert len(results[False].errors) <= 1  # False still stops at the first error
+    assert len(results[False].errors) <= 1
 
 
 def test_abort_mode_is_kept():
@@ -1026,13 +1025,16 @@ def test_abort_mode_is_kept():
     assert WorkflowExecutorService(abort_on_first_error=False).abort_on_first_error is False
 
 
-def test_non_abort_mode_still_stops_at_the_first_error():
+def test_abort_mode_stops_at_the_first_error_and_keep_going_does_not():
     ir = workflow(shell("a", "exit 1"), shell("b", "echo after"))
-    for mode in (True, False):
-        result = WorkflowExecutorService(abort_on_first_error=mode).execute_workflow(ir, {})
-        assert result.last_node_id == "a"
-        assert "b" not in result.shared_after
-        assert [e["node_id"] for e in result.errors] == ["a"]
+    abort = WorkflowExecutorService().execute_workflow(ir, {})
+    assert abort.last_node_id == "a"
+    assert "b" not in abort.shared_after
+    assert [e["node_id"] for e in abort.errors] == ["a"]
+    keep = WorkflowExecutorService(abort_on_first_error=False).execute_workflow(ir, {})
+    assert keep.success is False
+    assert keep.shared_after["b"]["stdout"] == "after\n"
+    assert [(e["node_id"], e["category"]) for e in keep.errors] == [("a", "execution_failure")]
 
 
 # -- docs/service-api.md ------------------------------------------------------------------------

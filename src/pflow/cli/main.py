@@ -19,14 +19,12 @@ from pflow.cli.render import (
 )
 from pflow.cli.stdin import read_stdin, workflow_uses_stdin
 from pflow.core.exceptions import ParameterError
+from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.paths import debug_dir
-from pflow.core.workflow_executor_service import (
-    WorkflowExecutorService,
-    WorkflowInterrupted,
-    error_action_failure,
-)
+from pflow.core.run_errors import error_action_failure, exception_error, keep_going_failure
+from pflow.core.workflow_executor_service import WorkflowExecutorService, WorkflowInterrupted
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.core.workflow_source import WorkflowSource, resolve_workflow
 from pflow.runtime.inputs import prepare_inputs
@@ -44,6 +42,8 @@ class RunContext:
     trace: bool = False
     source: WorkflowSource | None = None
     last_node_id: str | None = None
+    keep_going: bool = False
+    errors: list[dict[str, Any]] | None = None  # every failure of a --keep-going run
 
     @property
     def workflow_info(self) -> dict[str, str]:
@@ -90,6 +90,13 @@ Examples:
 @click.option("-p", "--print", "print_flag", is_flag=True, help="Never show progress or prompts.")
 @click.option("--trace", is_flag=True, help="Save an execution trace under ~/.pflow/debug/.")
 @click.option("-v", "--verbose", is_flag=True, help="Explain each step; tracebacks on errors.")
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    # Hidden so `pflow run --help` keeps its recorded bytes (golden/); docs/cli.md describes it.
+    hidden=True,
+    help="After a node fails, run every node that does not need its outputs; report all.",
+)
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -100,11 +107,13 @@ def run_command(
     print_flag: bool,
     trace: bool,
     verbose: bool,
+    keep_going: bool,
 ) -> int:
     """Entry point of `pflow run` (and of the bare `pflow WORKFLOW` form)."""
     output_format = output_format.lower()
     metrics = MetricsCollector() if output_format == "json" else None
     state = RunContext(OutputController(print_flag, output_format), workflow, verbose, trace)
+    state.keep_going = keep_going
     ctx.obj = state
     words = parse_param_words(params)
     try:
@@ -176,7 +185,7 @@ def execute_json_workflow(
     service = WorkflowExecutorService(
         workflow_manager=WorkflowManager() if saved_name else None,
         output_controller=state.output,
-        abort_on_first_error=True,
+        abort_on_first_error=not state.keep_going,
     )
     _say(state, f"workflow has {len(ir_data.get('nodes') or [])} node(s)")
     try:
@@ -200,6 +209,7 @@ def execute_json_workflow(
                 ctx, interrupted, trace, output_format, metrics_collector, shared, verbose
             )
         state.last_node_id = result.last_node_id
+        state.errors = result.errors if state.keep_going else None
         _warn_not_recorded(result.metadata_error)
         shared = result.shared_after
         if result.exception is not None:
@@ -260,7 +270,10 @@ def _handle_workflow_error(
     """Report a run that ended on an error action; exit code 1."""
     state: RunContext = ctx.obj
     ir = state.source.ir if state.source is not None else {}
-    error = error_action_failure(ir, shared_storage, state.last_node_id)
+    if state.errors:
+        error = keep_going_failure(state.errors)
+    else:
+        error = error_action_failure(ir, shared_storage, state.last_node_id)
     return _handle_workflow_exception(
         ctx, error, workflow_trace, output_format, metrics_collector, shared_storage, verbose
     )
@@ -279,9 +292,11 @@ def _handle_workflow_exception(
     state: RunContext = ctx.obj
     if output_format != "json":
         return report_error(e, verbose=verbose)
-    document = {
-        "success": False,
-        "error": error_document(e),
+    document: dict[str, Any] = {"success": False, "error": error_document(e)}
+    if state.keep_going:  # every failure, not just the summary
+        errors = state.errors or ([exception_error(e)] if isinstance(e, Exception) else [])
+        document["errors"] = to_json_safe(errors)
+    document |= {
         "workflow": state.workflow_info,
         **_metrics_fields(metrics_collector, shared_storage),
     }

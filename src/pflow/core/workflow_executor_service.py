@@ -11,38 +11,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pflow.core.exceptions import (
-    InvalidWorkflowError,
-    NodeParamError,
-    PflowError,
-    WorkflowFailedError,
-    WorkflowStorageError,
-)
+from pflow.core.exceptions import PflowError
 from pflow.core.execution_history import history_updates
 from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
+from pflow.core.run_errors import (
+    error_action_failure,
+    exception_error,
+    failure_entries,
+    failure_error,
+)
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.flow import WorkflowFlow
 from pflow.runtime.trace import WorkflowTraceCollector
-
-# Words that mark a failure no change to the workflow or its inputs can fix.
-_NOT_FIXABLE = (
-    "api key",
-    "authentication",
-    "unauthorized",
-    "forbidden",
-    "rate limit",
-    "quota",
-    "connection refused",
-    "could not connect",
-    "timed out",
-    "timeout",
-    "permission denied",
-    "out of memory",
-)
 
 
 @dataclass
@@ -93,7 +77,8 @@ class WorkflowExecutorService:
     ) -> None:
         self.workflow_manager = workflow_manager
         self.output_controller = output_controller
-        # Only abort mode exists so far: with False the run still stops at the first error.
+        # False: a failing node is recorded and the walk goes on; nodes needing its outputs
+        # are skipped (see WorkflowFlow).
         self.abort_on_first_error = abort_on_first_error
 
     def execute_workflow(
@@ -110,7 +95,9 @@ class WorkflowExecutorService:
         """Compile and run `workflow_ir` with `execution_params`; never raises for a failure.
 
         Failures (invalid workflow, a node's error action, a node's exception) come back in
-        `errors`, with the original exception in `exception`. Ctrl-C raises
+        `errors`, with the original exception in `exception`. With
+        `abort_on_first_error=False` every failing node and every node skipped because it
+        needs a failed node's outputs has an entry, in execution order. Ctrl-C raises
         WorkflowInterrupted carrying the partial result. When a workflow manager and a
         `workflow_name` are given, the run is recorded in the saved file's history.
         `output_key` is accepted for front ends that select one result key; the service
@@ -137,6 +124,7 @@ class WorkflowExecutorService:
             if stdin_data is not None:
                 shared["stdin"] = stdin_data
             self._attach_progress(shared, flow.node_count)
+            flow.keep_going = not self.abort_on_first_error
             action = self._run(flow, shared, metrics_collector)
         except Exception as exc:
             exception = exc
@@ -184,6 +172,8 @@ class WorkflowExecutorService:
                     "fixable": False,
                 }
             )
+        elif flow is not None and flow.failures:
+            errors.extend(failure_entries(ir, shared, flow.failures))
         elif isinstance(action, str) and action.startswith("error"):
             failure = error_action_failure(ir, shared, last_node)
             errors.append({**failure_error(failure), "action": action})
@@ -237,64 +227,6 @@ class WorkflowExecutorService:
         if callback is not None:
             shared["__progress_callback__"] = callback
             callback("", "workflow_start", None, 0, str(node_count))
-
-
-def error_action_failure(
-    ir: dict[str, Any], shared: dict[str, Any], node_id: str | None
-) -> WorkflowFailedError:
-    """The error describing a run that ended on node `node_id`'s error action."""
-    namespace = shared.get(node_id or "")
-    reason = namespace.get("error") if isinstance(namespace, dict) else None
-    node_type = next((n.get("type") for n in ir.get("nodes") or [] if n.get("id") == node_id), None)
-    return WorkflowFailedError(
-        f"Node '{node_id}' ({node_type}) failed: {reason or 'it returned an error action'}",
-        node_id=node_id,
-        node_type=node_type,
-        hint=f'Add an edge from \'{node_id}\' with "action": "error" to handle this failure',
-    )
-
-
-def failure_error(error: WorkflowFailedError) -> dict[str, Any]:
-    """The structured error of a node's error action."""
-    return _located(
-        {
-            "message": error.message,
-            "category": "execution_failure",
-            "source": "runtime",
-            "fixable": is_fixable(error.message),
-        },
-        error,
-    )
-
-
-def exception_error(exc: Exception) -> dict[str, Any]:
-    """The structured error of an exception raised while compiling or running."""
-    invalid = isinstance(exc, InvalidWorkflowError)
-    message = exc.message if isinstance(exc, PflowError) else str(exc) or type(exc).__name__
-    entry: dict[str, Any] = {
-        "message": message,
-        "category": "validation" if invalid else "exception",
-        "source": "validation" if invalid else "runtime",
-        "exception_type": type(exc).__name__,
-        # An invalid workflow or parameter is fixed by editing it, whatever its message says.
-        "fixable": isinstance(exc, InvalidWorkflowError | NodeParamError)
-        or (is_fixable(message) and not isinstance(exc, WorkflowStorageError)),
-    }
-    return _located(entry, exc) if isinstance(exc, PflowError) else entry
-
-
-def is_fixable(message: str) -> bool:
-    """Whether editing the workflow or its inputs could fix the failure `message` describes."""
-    lowered = message.lower()
-    return not any(word in lowered for word in _NOT_FIXABLE)
-
-
-def _located(entry: dict[str, Any], error: PflowError) -> dict[str, Any]:
-    for key in ("node_id", "node_type", "pointer", "hint", "details"):
-        value = getattr(error, key)
-        if value is not None:
-            entry[key] = value
-    return entry
 
 
 def _initial_store(

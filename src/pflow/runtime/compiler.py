@@ -9,6 +9,7 @@ from pflow.core.exceptions import CompilationError, WorkflowSyntaxError
 from pflow.registry import Registry
 from pflow.runtime.flow import WorkflowFlow
 from pflow.runtime.node_runner import NodeMetrics, NodeRunner
+from pflow.runtime.templates import iter_templates
 from pflow.runtime.trace import WorkflowTraceCollector
 from pflow.runtime.validation import effective_edges, validate_workflow
 
@@ -43,6 +44,10 @@ def compile_ir_to_flow(
             trace=trace_collector,
             pointer=f"/nodes/{index}",
         )
+    if namespaced:
+        for node in ir["nodes"]:
+            bases = {t.base for _, t in iter_templates(node.get("params") or {})}
+            runners[node["id"]].depends_on = frozenset(bases & runners.keys())
     for edge in effective_edges(ir):
         runners[edge["from"]].successors[edge.get("action", "default")] = runners[edge["to"]]
     start_id = ir.get("start_node") or ir["nodes"][0]["id"]

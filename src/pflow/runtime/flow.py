@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from pocketflow import Flow
 
+from pflow.core.exceptions import PflowError
 from pflow.runtime.node_runner import NodeRunner
 from pflow.runtime.outputs import resolve_declared_outputs
+
+
+@dataclass(frozen=True)
+class NodeFailure:
+    """A node that failed or was skipped during a keep-going walk."""
+
+    node_id: str
+    node_type: str
+    kind: str  # "error_action", "exception" or "skipped"
+    action: str | None = None
+    error: PflowError | None = None
+    waiting_for: str | None = None
 
 
 class WorkflowFlow(Flow):  # type: ignore[misc]
@@ -18,6 +32,12 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
     flow's, it ends silently when an action has no edge (validation already rejects ambiguous
     graphs), it remembers which node ran last, and after a successful walk it copies declared
     outputs to the store root.
+
+    With `keep_going`, a node that fails (an `error*` action no edge handles, or an
+    exception) is recorded in `failures` and the walk continues along its `default` edge;
+    a node whose templates read the outputs of a failed or skipped node is not run but
+    recorded as skipped, naming the node it waited for. Edges for error actions are followed
+    exactly as without `keep_going`.
     """
 
     def __init__(
@@ -32,18 +52,54 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
         self.node_count = len(ir["nodes"])
         self.last_node_id: str | None = None
         self.executed: list[str] = []
+        self.keep_going = False
+        self.failures: list[NodeFailure] = []
 
     def _orch(self, shared: dict[str, Any], params: Any = None) -> Any:
         current: NodeRunner | None = self.start_node
         action: Any = None
-        self.executed = []
+        self.executed, self.failures = [], []
+        blocked: set[str] = set()  # failed or skipped nodes, whose outputs are missing
         while current is not None:
             runner = copy.copy(current)
             self.last_node_id = runner.node_id
+            waiting = self._blocked_by(runner, blocked)
+            if waiting is not None:
+                _announce_skip(shared, runner.node_id, waiting)
+                self._fail(
+                    NodeFailure(runner.node_id, runner.node_type, "skipped", waiting_for=waiting),
+                    blocked,
+                )
+                current = runner.successors.get("default")
+                continue
             self.executed.append(runner.node_id)
-            action = runner._run(shared)
+            try:
+                action = runner._run(shared)
+            except PflowError as exc:
+                if not self.keep_going:
+                    raise
+                self._fail(
+                    NodeFailure(runner.node_id, runner.node_type, "exception", error=exc), blocked
+                )
+                current = runner.successors.get("default")
+                continue
             current = runner.successors.get(action or "default")
+            if self.keep_going and current is None and self.failed(action):
+                self._fail(
+                    NodeFailure(runner.node_id, runner.node_type, "error_action", action=action),
+                    blocked,
+                )
+                current = runner.successors.get("default")
         return action
+
+    def _blocked_by(self, runner: NodeRunner, blocked: set[str]) -> str | None:
+        if not self.keep_going:
+            return None
+        return next((d for d in runner.depends_on if d in blocked), None)
+
+    def _fail(self, failure: NodeFailure, blocked: set[str]) -> None:
+        self.failures.append(failure)
+        blocked.add(failure.node_id)
 
     def post(self, shared: dict[str, Any], prep_res: Any, exec_res: Any) -> Any:
         """After a successful walk, write declared outputs to the store root."""
@@ -55,3 +111,13 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
     def failed(action: Any) -> bool:
         """A run failed when its final action starts with "error"."""
         return isinstance(action, str) and action.startswith("error")
+
+
+def _announce_skip(shared: dict[str, Any], node_id: str, waiting_for: str) -> None:
+    callback = shared.get("__progress_callback__")
+    if callback is None:
+        return
+    try:
+        callback(node_id, "node_skipped", None, shared.get("_pflow_depth", 0), waiting_for)
+    except Exception:  # progress display must never break a run
+        return

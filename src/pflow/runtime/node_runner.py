@@ -80,6 +80,8 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
         self.node_type = node.spec.name
         self.raw_params = params
         self.templated = has_templates(params)
+        # Nodes whose outputs this node's templates read (only known with namespacing on).
+        self.depends_on: frozenset[str] = frozenset()
         self.namespaced = namespaced
         self.metrics = metrics
         self.trace = trace
