@@ -88,7 +88,13 @@ def golden_baseline(session: nox.Session) -> None:
         # The recording's library versions, and the llm plugin the llm cases talk to.
         pins = [f"{lib}=={baseline[lib]}" for lib in ("click", "jsonschema", "llm-echo")]
         session.run(str(venv / "bin" / "pip"), "install", "-q", str(tree), *pins, external=True)
-        session.run("pytest", *GOLDEN_ARGS, "-n", "auto", f"--pflow-bin={venv / 'bin' / 'pflow'}")
+        # Cases added after the baseline record behaviour it never had; only its own are checked.
+        only = work / "baseline-cases.txt"
+        only.write_text(_cases_at(commit), encoding="utf-8")
+        pflow = venv / "bin" / "pflow"
+        session.run(
+            "pytest", *GOLDEN_ARGS, "-n", "auto", f"--pflow-bin={pflow}", f"--golden-only={only}"
+        )
     finally:
         session.run("git", "worktree", "remove", "--force", str(tree), external=True)
 
@@ -101,6 +107,16 @@ def schemas(session: nox.Session) -> None:
     session.run("pytest", "-n", "auto", "tests/schemas", "tests/test_examples.py")
     # Golden cases that write saved workflow files validate each of them against its schema.
     session.run("pytest", *GOLDEN_ARGS, "-n", "auto", "-k", "saved or workflow-cmd")
+
+
+def _cases_at(commit: str) -> str:
+    """The golden case ids present at `commit`, one a line."""
+    return subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{commit}:golden/cases"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _baseline() -> dict[str, str]:
