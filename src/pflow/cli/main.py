@@ -201,6 +201,7 @@ def execute_json_workflow(
                 trace_collector=trace,
             )
         except WorkflowInterrupted as interrupted:
+            state.errors = interrupted.result.errors if state.keep_going else None
             _finish_trace(trace, "failed")
             if output_format != "json":
                 raise  # app.run() prints "Interrupted." and exits 130

@@ -22,6 +22,7 @@ from pflow.core.run_errors import (
     failure_entries,
     failure_error,
 )
+from pflow.core.run_errors import is_fixable as is_fixable  # documented here before it moved
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
@@ -162,7 +163,9 @@ class WorkflowExecutorService:
         errors: list[dict[str, Any]] = []
         if isinstance(exception, Exception):
             errors.append(exception_error(exception))
-        elif exception is not None:  # Ctrl-C
+        elif exception is not None:  # Ctrl-C, after the failures of a keep-going walk
+            if flow is not None and flow.failures:
+                errors.extend(failure_entries(ir, shared, flow.failures))
             errors.append(
                 {
                     "message": "Interrupted by the user (Ctrl-C)",

@@ -36,8 +36,9 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
     With `keep_going`, a node that fails (an `error*` action no edge handles, or an
     exception) is recorded in `failures` and the walk continues along its `default` edge;
     a node whose templates read the outputs of a failed or skipped node is not run but
-    recorded as skipped, naming the node it waited for. Edges for error actions are followed
-    exactly as without `keep_going`.
+    recorded as skipped, naming the node it waited for (the first of them to fail, when it
+    needs several). A failed or skipped node never runs again: a walk that comes back to one
+    (a loop) ends there. Edges for error actions are followed exactly as without `keep_going`.
     """
 
     def __init__(
@@ -61,9 +62,10 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
         self.executed, self.failures = [], []
         blocked: set[str] = set()  # failed or skipped nodes, whose outputs are missing
         while current is not None:
+            if current.node_id in blocked:  # only in keep-going mode: stop a failing loop
+                break
             runner = copy.copy(current)
-            self.last_node_id = runner.node_id
-            waiting = self._blocked_by(runner, blocked)
+            waiting = self._blocked_by(runner)
             if waiting is not None:
                 _announce_skip(shared, runner.node_id, waiting)
                 self._fail(
@@ -72,6 +74,7 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
                 )
                 current = runner.successors.get("default")
                 continue
+            self.last_node_id = runner.node_id
             self.executed.append(runner.node_id)
             try:
                 action = runner._run(shared)
@@ -92,10 +95,11 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
                 current = runner.successors.get("default")
         return action
 
-    def _blocked_by(self, runner: NodeRunner, blocked: set[str]) -> str | None:
+    def _blocked_by(self, runner: NodeRunner) -> str | None:
+        """The first failed or skipped node (in execution order) whose outputs `runner` reads."""
         if not self.keep_going:
             return None
-        return next((d for d in runner.depends_on if d in blocked), None)
+        return next((f.node_id for f in self.failures if f.node_id in runner.depends_on), None)
 
     def _fail(self, failure: NodeFailure, blocked: set[str]) -> None:
         self.failures.append(failure)
@@ -103,7 +107,7 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
 
     def post(self, shared: dict[str, Any], prep_res: Any, exec_res: Any) -> Any:
         """After a successful walk, write declared outputs to the store root."""
-        if not (isinstance(exec_res, str) and exec_res.startswith("error")):
+        if not (self.failed(exec_res) or self.failures):  # a keep-going failure is a failure
             resolve_declared_outputs(self.ir, shared)
         return exec_res
 
