@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -49,6 +50,17 @@ class PflowNode(Node):  # type: ignore[misc]
             raise problem
         value = self.params.get(name)
         return pspec.default if value is None else value
+
+    def seconds_param(self, name: str = "timeout") -> float:
+        """A duration param: a positive, finite number of seconds."""
+        seconds: float = self.param(name)
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise self.fail(
+                f"{name} must be a positive number of seconds, got {seconds!r}",
+                hint=f'For example "{name}": 60',
+                param=name,
+            )
+        return seconds
 
     def fail(
         self, message: str, hint: str | None = None, param: str | None = None

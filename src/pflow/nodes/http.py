@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
@@ -113,7 +112,7 @@ class HttpNode(PflowNode):
             "headers": self._headers(),
             "params": {k: query_value(v) for k, v in (self.param("params") or {}).items()},
             "body": body,
-            "timeout": self._timeout(),
+            "timeout": self.seconds_param(),
         }
 
     def exec(self, prep_res: dict[str, Any]) -> HttpResult:
@@ -188,15 +187,6 @@ class HttpNode(PflowNode):
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             headers["Authorization"] = f"Bearer {token}"
         return headers
-
-    def _timeout(self) -> float:
-        timeout: float = self.param("timeout")
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise self.fail(
-                f"timeout must be a positive number of seconds, got {timeout!r}",
-                hint='For example "timeout": 60',
-            )
-        return timeout
 
 
 _URL_HINT = "Give a full URL such as https://api.example.com/items"

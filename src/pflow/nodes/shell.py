@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import signal
@@ -137,7 +136,7 @@ class ShellNode(PflowNode):
             "stdin": self._stdin(shared),
             "cwd": self._cwd(),
             "env": self._env(),
-            "timeout": self._timeout(),
+            "timeout": self.seconds_param(),
             "ignore_errors": self.param("ignore_errors"),
         }
 
@@ -229,16 +228,6 @@ class ShellNode(PflowNode):
                     param="env",
                 ) from None
         return {**os.environ, **values}
-
-    def _timeout(self) -> float:
-        timeout: float = self.param("timeout")
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise self.fail(
-                f"timeout must be a positive number of seconds, got {timeout!r}",
-                hint='For example "timeout": 60',
-                param="timeout",
-            )
-        return timeout
 
 
 def _last_line(text: str) -> str:

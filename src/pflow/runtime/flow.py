@@ -9,7 +9,7 @@ from typing import Any
 from pocketflow import Flow
 
 from pflow.core.exceptions import PflowError
-from pflow.runtime.node_runner import NodeRunner
+from pflow.runtime.node_runner import NodeRunner, notify_progress
 from pflow.runtime.outputs import resolve_declared_outputs
 
 
@@ -67,7 +67,10 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
             runner = copy.copy(current)
             waiting = self._blocked_by(runner)
             if waiting is not None:
-                _announce_skip(shared, runner.node_id, waiting)
+                callback = shared.get("__progress_callback__")
+                if callback is not None:
+                    depth = shared.get("_pflow_depth", 0)
+                    notify_progress(callback, runner.node_id, "node_skipped", None, depth, waiting)
                 self._fail(
                     NodeFailure(runner.node_id, runner.node_type, "skipped", waiting_for=waiting),
                     blocked,
@@ -115,13 +118,3 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
     def failed(action: Any) -> bool:
         """A run failed when its final action starts with "error"."""
         return isinstance(action, str) and action.startswith("error")
-
-
-def _announce_skip(shared: dict[str, Any], node_id: str, waiting_for: str) -> None:
-    callback = shared.get("__progress_callback__")
-    if callback is None:
-        return
-    try:
-        callback(node_id, "node_skipped", None, shared.get("_pflow_depth", 0), waiting_for)
-    except Exception:  # progress display must never break a run
-        return

@@ -90,7 +90,7 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
         callback = shared.get("__progress_callback__")
         depth = shared.get("_pflow_depth", 0)
         if callback is not None:
-            _notify(callback, self.node_id, "node_start", depth=depth)
+            notify_progress(callback, self.node_id, "node_start", depth=depth)
         before = self.trace.snapshot(shared) if self.trace is not None else None
         started = time.perf_counter()
         try:
@@ -138,9 +138,9 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
             )
         if callback is not None:
             if ok:
-                _notify(callback, self.node_id, "node_complete", duration_ms, depth)
+                notify_progress(callback, self.node_id, "node_complete", duration_ms, depth)
             else:
-                _notify(callback, self.node_id, "node_failed", duration_ms, depth, error)
+                notify_progress(callback, self.node_id, "node_failed", duration_ms, depth, error)
 
     def _error_text(self, shared: dict[str, Any]) -> str | None:
         own = shared.get(self.node_id) if self.namespaced else shared
@@ -167,7 +167,7 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
         )
 
 
-def _notify(
+def notify_progress(
     callback: Any,
     node_id: str,
     event: str,
@@ -175,6 +175,7 @@ def _notify(
     depth: int = 0,
     detail: str | None = None,
 ) -> None:
+    """Call a progress callback; its failures are swallowed."""
     try:
         callback(node_id, event, duration_ms, depth, detail)
     except Exception:  # progress display must never break a run
