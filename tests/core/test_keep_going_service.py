@@ -14,7 +14,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,10 +34,6 @@ from pflow.core.workflow_executor_service import (
     WorkflowInterrupted,
 )
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.nodes.base import PflowNode
-from pflow.nodes.spec import NodeSpec, OutputSpec
-from pflow.registry import Registry
-from pflow.registry.catalog import BUILTIN_SPECS
 from pflow.runtime.ir_schema import document_errors
 
 RESULT_SCHEMA = "execution-result.schema.json"
@@ -399,35 +395,6 @@ def test_skipped_nodes_appear_in_the_progress_display(terminal: IO[str]):
 
 
 # -- Ctrl-C -----------------------------------------------------------------------------------
-
-
-class InterruptProbe(PflowNode):
-    """Behaves like Ctrl-C arriving while it runs."""
-
-    def exec(self, prep_res: Any) -> Any:
-        raise KeyboardInterrupt
-
-    def post(self, shared: MutableMapping[str, Any], prep_res: Any, exec_res: Any) -> str:
-        return "default"  # pragma: no cover - exec never returns
-
-
-PROBE_SPEC = NodeSpec(
-    name="interrupt-probe",
-    module=__name__,
-    class_name="InterruptProbe",
-    description="Raises KeyboardInterrupt",
-    package="tests",
-    outputs=(OutputSpec("never", "string", "-"),),
-)
-
-
-@pytest.fixture
-def probe_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    class WithProbe(Registry):
-        def __init__(self) -> None:
-            super().__init__((*BUILTIN_SPECS, PROBE_SPEC))
-
-    monkeypatch.setattr(service_module, "Registry", WithProbe)
 
 
 @pytest.mark.usefixtures("probe_registry")

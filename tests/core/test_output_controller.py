@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import IO, Any
 
 import pytest
@@ -13,27 +12,7 @@ import pytest
 from pflow.core import OutputController as LazyOutputController
 from pflow.core.output_controller import OutputController
 
-TtyFactory = Callable[[], IO[str]]
-
-
-@pytest.fixture
-def tty() -> Iterator[TtyFactory]:
-    """Factory of text streams attached to a pseudo-terminal (closed after the test)."""
-    opened: list[IO[str]] = []
-    masters: list[int] = []
-
-    def make() -> IO[str]:
-        master, slave = os.openpty()
-        masters.append(master)
-        stream = open(slave, "w", encoding="utf-8")  # noqa: SIM115 - closed in teardown
-        opened.append(stream)
-        return stream
-
-    yield make
-    for stream in opened:
-        stream.close()
-    for master in masters:
-        os.close(master)
+TtyFactory = Callable[[], IO[str]]  # the `tty` fixture of conftest.py
 
 
 class FlushCounter(io.StringIO):

@@ -16,9 +16,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -42,10 +41,7 @@ from pflow.core.workflow_executor_service import (
     WorkflowInterrupted,
 )
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.nodes.base import PflowNode
-from pflow.nodes.spec import NodeSpec, OutputSpec
 from pflow.registry import Registry
-from pflow.registry.catalog import BUILTIN_SPECS
 from pflow.runtime.ir_schema import document_errors
 from pflow.runtime.trace import WorkflowTraceCollector
 
@@ -535,26 +531,6 @@ def test_no_progress_without_an_interactive_controller(controller: str | None):
         assert recorder.err.getvalue() == ""
 
 
-@pytest.fixture
-def tty() -> Iterator[Any]:
-    """Factory of text streams attached to a pseudo-terminal (closed after the test)."""
-    opened: list[IO[str]] = []
-    masters: list[int] = []
-
-    def make() -> IO[str]:
-        master, slave = os.openpty()
-        masters.append(master)
-        stream = open(slave, "w", encoding="utf-8")  # noqa: SIM115 - closed in teardown
-        opened.append(stream)
-        return stream
-
-    yield make
-    for stream in opened:
-        stream.close()
-    for master in masters:
-        os.close(master)
-
-
 @pytest.mark.parametrize(
     ("print_flag", "output_format", "shown"),
     [(False, "text", True), (True, "text", False), (False, "json", False)],
@@ -668,25 +644,6 @@ def test_trace_collector_records_every_node_of_a_success():
 # -- Ctrl-C -------------------------------------------------------------------------------------
 
 
-class InterruptProbe(PflowNode):
-    """Test node that behaves like Ctrl-C arriving while it runs."""
-
-    def exec(self, prep_res: Any) -> Any:
-        raise KeyboardInterrupt
-
-    def post(self, shared: MutableMapping[str, Any], prep_res: Any, exec_res: Any) -> str:
-        return "default"  # pragma: no cover - exec never returns
-
-
-PROBE_SPEC = NodeSpec(
-    name="interrupt-probe",
-    module=__name__,
-    class_name="InterruptProbe",
-    description="Raises KeyboardInterrupt",
-    package="tests",
-    outputs=(OutputSpec("never", "string", "-"),),
-    max_retries=1,
-)
 INTERRUPTED_IR = workflow(
     shell("first", "echo before"),
     {"id": "stop", "type": "interrupt-probe"},
@@ -699,17 +656,6 @@ INTERRUPT_ERROR = {
     "exception_type": "KeyboardInterrupt",
     "fixable": False,
 }
-
-
-@pytest.fixture
-def probe_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The service's registry also knows the `interrupt-probe` node type."""
-
-    class WithProbe(Registry):
-        def __init__(self) -> None:
-            super().__init__((*BUILTIN_SPECS, PROBE_SPEC))
-
-    monkeypatch.setattr(service_module, "Registry", WithProbe)
 
 
 @pytest.mark.usefixtures("probe_registry")
