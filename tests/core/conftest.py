@@ -42,6 +42,17 @@ PROBE_SPEC = NodeSpec(
 
 
 @pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME and PFLOW_HOME under tmp_path, test nodes hidden; returns PFLOW_HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PFLOW_HOME", str(tmp_path / "pflow-home"))
+    monkeypatch.delenv("PFLOW_INCLUDE_TEST_NODES", raising=False)
+    return tmp_path / "pflow-home"
+
+
+@pytest.fixture
 def probe_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service's registry also knows the `interrupt-probe` node type."""
 

@@ -9,7 +9,6 @@ test runs under its own HOME and PFLOW_HOME.
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from service_support import assert_schema_valid, comparable, shell, workflow
 
 import pflow.core.workflow_executor_service as service_module
 from pflow.core import run_errors
@@ -36,53 +36,16 @@ from pflow.core.workflow_executor_service import (
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.runtime.ir_schema import document_errors
 
-RESULT_SCHEMA = "execution-result.schema.json"
 SAVED_SCHEMA = "saved-workflow.schema.json"
 
 # -- helpers ----------------------------------------------------------------------------------
 
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("PFLOW_HOME", str(tmp_path / "pflow-home"))
-    monkeypatch.delenv("PFLOW_INCLUDE_TEST_NODES", raising=False)
-
-
-def shell(node_id: str, command: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "type": "shell", "params": {"command": command, **params}}
-
-
-def workflow(*nodes: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """An IR of `nodes` chained by default edges (unless `edges` is given)."""
-    ir: dict[str, Any] = {"ir_version": "0.1.0", "nodes": list(nodes)}
-    if "edges" not in extra:
-        ir["edges"] = [{"from": a["id"], "to": b["id"]} for a, b in itertools.pairwise(nodes)]
-    ir.update(extra)
-    return ir
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def run(ir: dict[str, Any], keep_going: bool = True, **kwargs: Any) -> ExecutionResult:
     service = WorkflowExecutorService(abort_on_first_error=not keep_going)
     return service.execute_workflow(ir, {}, **kwargs)
-
-
-def schema_valid(result: ExecutionResult) -> dict[str, Any]:
-    data = result.to_dict()
-    assert document_errors(RESULT_SCHEMA, data) == []
-    assert json.loads(json.dumps(data, allow_nan=False)) == data
-    return data
-
-
-def comparable(result: ExecutionResult) -> dict[str, Any]:
-    """The JSON form without the duration, plus what the CLI reads besides it."""
-    data = result.to_dict()
-    del data["duration"]
-    data["exception_type"] = type(result.exception).__name__ if result.exception else None
-    data["last_node_id"] = result.last_node_id
-    return data
 
 
 def failed(node_id: str, code: int) -> dict[str, Any]:
@@ -186,7 +149,7 @@ def test_every_entry_names_its_node_type_category_and_message(mixed: dict[str, A
 def test_to_dict_validates_against_the_schema(mixed: dict[str, Any], with_metrics: bool):
     metrics = MetricsCollector() if with_metrics else None
     result = run(mixed, metrics_collector=metrics)
-    data = schema_valid(result)
+    data = assert_schema_valid(result)
     assert [e["category"] for e in data["errors"]] == [
         "execution_failure",
         "skipped",
@@ -207,7 +170,7 @@ def test_abort_mode_gives_one_error_for_the_same_workflow(mixed: dict[str, Any])
     assert abort.action_result == "error"
     assert abort.last_node_id == "fetch"
     assert set(abort.shared_after) == {"fetch"}
-    schema_valid(abort)
+    assert_schema_valid(abort)
 
 
 def test_three_independent_failures_three_errors_versus_one(tmp_path: Path):
@@ -412,7 +375,7 @@ def test_ctrl_c_keeps_the_failures_recorded_before_it():
     assert result.errors[:2] == [failed("a", 3), skipped("b", "a")]
     assert result.errors[2]["exception_type"] == "KeyboardInterrupt"
     assert "never" not in result.shared_after
-    schema_valid(result)
+    assert_schema_valid(result)
     with pytest.raises(WorkflowInterrupted) as aborted:
         run(workflow({"id": "stop", "type": "interrupt-probe"}), keep_going=False)
     assert [e["exception_type"] for e in aborted.value.result.errors] == ["KeyboardInterrupt"]

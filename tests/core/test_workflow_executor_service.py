@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import io
-import itertools
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service_support import RESULT_SCHEMA, assert_schema_valid, comparable, shell, workflow
 
 import pflow.core.workflow_executor_service as service_module
 from pflow.core.exceptions import (
@@ -45,7 +45,6 @@ from pflow.registry import Registry
 from pflow.runtime.ir_schema import document_errors
 from pflow.runtime.trace import WorkflowTraceCollector
 
-RESULT_SCHEMA = "execution-result.schema.json"
 ERROR_KEYS = {
     "message",
     "category",
@@ -65,49 +64,11 @@ ERROR_ACTION_HINT = 'Add an edge from \'a\' with "action": "error" to handle thi
 
 # -- helpers ----------------------------------------------------------------------------------
 
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("PFLOW_HOME", str(tmp_path / "pflow-home"))
-    monkeypatch.delenv("PFLOW_INCLUDE_TEST_NODES", raising=False)
-    return tmp_path / "pflow-home"
-
-
-def shell(node_id: str, command: str, **params: Any) -> dict[str, Any]:
-    return {"id": node_id, "type": "shell", "params": {"command": command, **params}}
-
-
-def workflow(*nodes: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """An IR of `nodes` chained by default edges (unless `edges` is given)."""
-    ir: dict[str, Any] = {"ir_version": "0.1.0", "nodes": list(nodes)}
-    if "edges" not in extra:
-        ir["edges"] = [{"from": a["id"], "to": b["id"]} for a, b in itertools.pairwise(nodes)]
-    ir.update(extra)
-    return ir
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def run(ir: dict[str, Any], params: dict[str, Any] | None = None, **kwargs: Any) -> ExecutionResult:
     return WorkflowExecutorService().execute_workflow(ir, params or {}, **kwargs)
-
-
-def assert_schema_valid(result: ExecutionResult) -> dict[str, Any]:
-    """`to_dict()` validates against the published schema and is strict JSON."""
-    data = result.to_dict()
-    assert document_errors(RESULT_SCHEMA, data) == []
-    assert json.loads(json.dumps(data, allow_nan=False)) == data
-    return data
-
-
-def comparable(result: ExecutionResult) -> dict[str, Any]:
-    """The JSON form without what differs between two runs of the same workflow."""
-    data = result.to_dict()
-    del data["duration"]
-    data["exception_type"] = type(result.exception).__name__ if result.exception else None
-    data["last_node_id"] = result.last_node_id
-    return data
 
 
 OK = workflow(shell("a", "echo hello"), shell("b", "printf '%s!' \"${a.stdout}\""))
@@ -688,7 +649,7 @@ def test_interrupt_carries_the_partial_result():
 
 
 @pytest.mark.usefixtures("probe_registry")
-def test_interrupted_run_is_not_recorded(_isolated_home: Path):
+def test_interrupted_run_is_not_recorded(isolated_home: Path):
     manager = WorkflowManager()
     path = manager.save("flow", INTERRUPTED_IR)
     before = path.read_bytes()
@@ -864,7 +825,7 @@ def test_module_source_never_prints_or_exits():
 
 
 @pytest.fixture
-def saved(_isolated_home: Path) -> tuple[WorkflowManager, Path]:
+def saved(isolated_home: Path) -> tuple[WorkflowManager, Path]:
     manager = WorkflowManager()
     return manager, manager.save("saved-flow", OK)
 
