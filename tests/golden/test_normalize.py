@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from normalize import (
+    DURATION_DIGITS,
+    DURATION_SLACK_MS,
     JSON_PATH_RULES,
     WINDOW_SLACK,
     NormalizationError,
@@ -108,22 +110,66 @@ class TestPorts:
 
 
 class TestDurations:
-    @pytest.mark.parametrize("value", [0, 0.0, 12, 3.25, 1e-05])
-    def test_non_negative_numbers(self, value: float) -> None:
+    @pytest.mark.parametrize("value", [0.0, 12.0, 3.25, 0.01])
+    def test_non_negative_floats(self, value: float) -> None:
         assert norm_doc({"duration_ms": value}) == {"duration_ms": "<DURATION_MS>"}
 
-    @pytest.mark.parametrize("value", [-0.5, -1, "12", "fast", True, False, [1], {"ms": 1}])
+    @pytest.mark.parametrize("value", [-0.5, -1, 0, 12, "12", "fast", True, False, [1], {"ms": 1}])
     def test_anything_else_raises(self, value: object) -> None:
         with pytest.raises(NormalizationError, match="duration_ms"):
             normalize_json_text(doc({"duration_ms": value}))
+
+    @pytest.mark.parametrize(
+        ("document", "where"),
+        [
+            ({"duration_ms": 1.234}, "duration_ms"),
+            ({"metrics": {"workflow": {"duration_ms": 0.125}}}, "metrics.workflow.duration_ms"),
+            ({"metrics": {"workflow": {"node_timings": {"a": 2.0625}}}}, "node_timings.a"),
+            ({"nodes": [{"duration_ms": 1.0001}]}, "nodes.*.duration_ms"),
+        ],
+    )
+    def test_more_decimals_than_pflow_rounds_to_raises(self, document: object, where: str) -> None:
+        with pytest.raises(NormalizationError, match="decimals") as raised:
+            normalize_json_text(doc(document))
+        assert where.split(".")[-1] in str(raised.value)
+
+    def test_precision_of_each_path(self) -> None:
+        assert DURATION_DIGITS["duration_ms"] == 2
+        assert DURATION_DIGITS["metrics.workflow.node_timings.*"] == 3
+        value = {"metrics": {"workflow": {"duration_ms": 1.25, "node_timings": {"a": 1.125}}}}
+        assert norm_doc(value) == {
+            "metrics": {
+                "workflow": {"duration_ms": "<DURATION_MS>", "node_timings": {"a": "<DURATION_MS>"}}
+            }
+        }
+
+    def test_longer_than_the_run_raises(self) -> None:
+        window = (NOW, NOW + timedelta(milliseconds=400))
+        assert norm_doc({"duration_ms": 300.5}, window) == {"duration_ms": "<DURATION_MS>"}
+        limit = 400 + DURATION_SLACK_MS
+        assert norm_doc({"duration_ms": limit}, window) == {"duration_ms": "<DURATION_MS>"}
+        # 300 ms written in microseconds
+        with pytest.raises(NormalizationError, match="longer than the run"):
+            normalize_json_text(doc({"duration_ms": 300500.0}), window)
+
+    def test_seconds_in_milliseconds_raise(self) -> None:
+        window = (NOW, NOW + timedelta(milliseconds=400))
+        value = {"result": {"get": {"response_time": 0.004}}}
+        assert norm_doc(value, window) == {"result": {"get": {"response_time": "<SECONDS>"}}}
+        with pytest.raises(NormalizationError, match="response_time"):
+            normalize_json_text(doc({"result": {"get": {"response_time": 4.0}}}), window)
+
+    def test_response_time_elsewhere_is_untouched(self) -> None:
+        value = {"result": {"response_time": 0.5}, "metrics": {"get": {"response_time": 1.5}}}
+        assert norm_doc(value) == value
 
     def test_null_is_kept(self) -> None:
         assert norm_doc({"duration_ms": None}) == {"duration_ms": None}
 
     def test_key_paths(self) -> None:
         value = {
-            "metrics": {"workflow": {"duration_ms": 1.5, "node_timings": {"a": 1, "b": 2.5}}},
-            "nodes": [{"duration_ms": 3}, {"duration_ms": 4}],
+            "metrics": {"workflow": {"duration_ms": 4.5, "node_timings": {"a": 1.0, "b": 2.5}}},
+            "nodes": [{"duration_ms": 3.0}, {"duration_ms": 4.0}],
         }
         assert norm_doc(value) == {
             "metrics": {
@@ -141,7 +187,7 @@ class TestDurations:
 
     def test_negative_node_timing_raises(self) -> None:
         with pytest.raises(NormalizationError, match=r"node_timings\.a"):
-            normalize_json_text(doc({"metrics": {"workflow": {"node_timings": {"a": -1}}}}))
+            normalize_json_text(doc({"metrics": {"workflow": {"node_timings": {"a": -1.0}}}}))
 
     def test_response_time_seconds(self) -> None:
         value = {"result": {"get": {"response_time": 0.01, "status_code": 200}}}
@@ -169,12 +215,24 @@ WINDOW = (NOW, NOW + timedelta(seconds=3))
 
 
 class TestTimestamps:
+    def test_pflow_form_without_a_window(self) -> None:
+        value = "2026-11-26T16:46:30.185428+00:00"
+        assert norm_doc({"start_time": value}) == {"start_time": "<ISO8601>"}
+
     @pytest.mark.parametrize(
         "value",
-        ["2026-11-26T16:46:30.185428+00:00", "2026-11-26T16:46:30Z", "2026-11-26T16:46:30"],
+        [
+            "2026-11-26T16:46:30Z",
+            "2026-11-26T16:46:30",
+            "2026-11-26T16:46:30+00:00",
+            "2026-11-26T16:46:30.185428",
+            "2026-11-26T16:46:30.185+00:00",
+            "2026-11-26T21:46:30.185428+05:00",
+        ],
     )
-    def test_date_times_without_a_window(self, value: str) -> None:
-        assert norm_doc({"start_time": value}) == {"start_time": "<ISO8601>"}
+    def test_other_iso_forms_raise(self, value: str) -> None:
+        with pytest.raises(NormalizationError, match="UTC microsecond form"):
+            normalize_json_text(doc({"start_time": value}))
 
     @pytest.mark.parametrize(
         "value",
@@ -197,12 +255,12 @@ class TestTimestamps:
         assert norm_doc({"end_time": None}) == {"end_time": None}
 
     def test_inside_the_window(self) -> None:
-        inside = (NOW + timedelta(seconds=1)).isoformat()
+        inside = (NOW + timedelta(seconds=1)).isoformat(timespec="microseconds")
         assert norm_doc({"updated_at": inside}, WINDOW) == {"updated_at": "<ISO8601>"}
 
     def test_slack_around_the_window(self) -> None:
         early = (NOW - WINDOW_SLACK + timedelta(milliseconds=1)).isoformat()
-        late = (WINDOW[1] + WINDOW_SLACK).isoformat()
+        late = (WINDOW[1] + WINDOW_SLACK).isoformat(timespec="microseconds")
         assert norm_doc({"created_at": early, "updated_at": late}, WINDOW) == {
             "created_at": "<ISO8601>",
             "updated_at": "<ISO8601>",
@@ -214,12 +272,18 @@ class TestTimestamps:
         value = {"created_at": fixture, "updated_at": late}
         assert norm_doc(value, WINDOW) == value
 
-    def test_naive_times_count_as_utc(self) -> None:
-        naive = (NOW + timedelta(seconds=1)).replace(tzinfo=None).isoformat()
-        assert norm_doc({"start_time": naive}, WINDOW) == {"start_time": "<ISO8601>"}
+    def test_naive_or_local_times_inside_the_window_raise(self) -> None:
+        moment = NOW + timedelta(seconds=1)
+        naive = moment.replace(tzinfo=None).isoformat(timespec="microseconds")
+        with pytest.raises(NormalizationError, match="UTC microsecond form"):
+            normalize_json_text(doc({"start_time": naive}), WINDOW)
+        local = moment.astimezone(timezone(timedelta(hours=5))).isoformat(timespec="microseconds")
+        with pytest.raises(NormalizationError, match="UTC microsecond form"):
+            normalize_json_text(doc({"start_time": local}), WINDOW)
+
+    def test_naive_times_count_as_utc_for_the_window(self) -> None:
         local = (NOW + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=5)))
-        assert norm_doc({"start_time": local.isoformat()}, WINDOW) == {"start_time": "<ISO8601>"}
-        # the same wall-clock digits read as UTC are five hours away: kept
+        # the same wall-clock digits read as UTC are five hours away: a fixture, kept
         shifted = local.replace(tzinfo=None).isoformat()
         assert norm_doc({"start_time": shifted}, WINDOW) == {"start_time": shifted}
 
@@ -231,8 +295,8 @@ class TestTimestamps:
         value = [
             {
                 "name": "a",
-                "created_at": "2026-01-01T00:00:00+00:00",
-                "rich_metadata": {"last_execution_timestamp": "2026-01-01T00:00:00+00:00"},
+                "created_at": "2026-01-01T00:00:00.000000+00:00",
+                "rich_metadata": {"last_execution_timestamp": "2026-01-01T00:00:00.500000+00:00"},
             },
         ]
         assert norm_doc(value) == [
@@ -256,16 +320,40 @@ class TestUuid:
         value = {"execution_id": "85dcf49d-60a1-421b-be9f-6386ba894768"}
         assert norm_doc(value) == {"execution_id": "<UUID>"}
 
-    @pytest.mark.parametrize("value", ["85dcf49d-60a1-421b-be9f", "not-a-uuid", ""])
-    def test_not_a_uuid_raises(self, value: str) -> None:
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "85dcf49d-60a1-421b-be9f",
+            "not-a-uuid",
+            "",
+            "85dcf49d60a1421bbe9f6386ba894768",  # hex form
+            "85DCF49D-60A1-421B-BE9F-6386BA894768",  # upper case
+            "{85dcf49d-60a1-421b-be9f-6386ba894768}",
+            "85dcf49d-60a1-121b-be9f-6386ba894768",  # version 1
+        ],
+    )
+    def test_not_a_canonical_uuid4_raises(self, value: str) -> None:
         with pytest.raises(NormalizationError, match="execution_id"):
             normalize_json_text(doc({"execution_id": value}))
+
+    def test_execution_id_elsewhere_is_untouched(self) -> None:
+        value = {"result": {"execution_id": "85dcf49d-60a1-421b-be9f-6386ba894768"}}
+        assert norm_doc(value) == value
 
 
 # ------------------------------------------------------------------------------ <ELAPSED>
 
 
 class TestProgressElapsed:
+    def test_time_within_the_run(self) -> None:
+        ctx = NormContext(ROOT, run_window=(NOW, NOW + timedelta(milliseconds=900)))
+        assert norm("  a... ✓ 0.9s\n", ctx) == "  a... ✓ <ELAPSED>s\n"
+
+    def test_time_longer_than_the_run_raises(self) -> None:
+        ctx = NormContext(ROOT, run_window=(NOW, NOW + timedelta(milliseconds=900)))
+        with pytest.raises(NormalizationError, match="longer than the run"):
+            norm("  a... ✓ 12.5s\n", ctx)  # 12.5 ms printed as seconds
+
     @pytest.mark.parametrize("end", ["\n", "\r\n", ""])
     def test_progress_line(self, end: str) -> None:
         assert norm(f"  greet... ✓ 0.0s{end}") == f"  greet... ✓ <ELAPSED>s{end}"
@@ -303,6 +391,18 @@ class TestTraceStamp:
     def test_name_with_digits_and_a_collision_suffix(self) -> None:
         text = "workflow-trace-v2-20260101-000000-3.json"
         assert norm(text) == "workflow-trace-v2-<STAMP>-3.json"
+
+    def test_stamp_inside_the_run_window(self) -> None:
+        ctx = NormContext(
+            ROOT, run_window=(NOW + timedelta(microseconds=400), NOW + timedelta(seconds=1))
+        )
+        # the stamp is the run's start truncated to the second
+        assert norm("workflow-trace-x-20261126-160000.json", ctx) == "workflow-trace-x-<STAMP>.json"
+
+    def test_stamp_of_another_time_raises(self) -> None:
+        ctx = NormContext(ROOT, run_window=WINDOW)
+        with pytest.raises(NormalizationError, match="not the time of the run"):
+            norm("workflow-trace-x-20261126-110000.json", ctx)  # local time of UTC+5
 
     def test_impossible_stamp_raises(self) -> None:
         with pytest.raises(NormalizationError, match="20261399-999999"):
@@ -381,6 +481,52 @@ class TestFrames:
         assert norm(text) == text
 
 
+# ------------------------------------------------------------------------------ relations
+
+
+class TestRelations:
+    def test_consistent_document(self) -> None:
+        value = {
+            "duration_ms": 9.5,
+            "metrics": {"workflow": {"duration_ms": 9.0, "node_timings": {"a": 8.999}}},
+        }
+        assert json.loads(normalize_json_text(doc(value)))["duration_ms"] == "<DURATION_MS>"
+
+    def test_rounding_is_allowed(self) -> None:
+        value = {"metrics": {"workflow": {"duration_ms": 9.0, "node_timings": {"a": 9.004}}}}
+        assert norm_doc(value)
+
+    def test_workflow_longer_than_the_run_raises(self) -> None:
+        value = {"duration_ms": 5.0, "metrics": {"workflow": {"duration_ms": 9.0}}}
+        with pytest.raises(NormalizationError, match=r"metrics\.workflow\.duration_ms"):
+            normalize_json_text(doc(value))
+
+    def test_node_longer_than_the_workflow_raises(self) -> None:
+        value = {"metrics": {"workflow": {"duration_ms": 2.0, "node_timings": {"a": 3.5}}}}
+        with pytest.raises(NormalizationError, match=r"node_timings\.a"):
+            normalize_json_text(doc(value))
+
+    def test_trace_node_longer_than_the_trace_raises(self) -> None:
+        value = {"duration_ms": 2.0, "nodes": [{"duration_ms": 1.5}, {"duration_ms": 2.5}]}
+        with pytest.raises(NormalizationError, match=r"nodes\.1\.duration_ms"):
+            normalize_json_text(doc(value))
+
+    @pytest.mark.parametrize(
+        ("first", "second"), [("start_time", "end_time"), ("created_at", "updated_at")]
+    )
+    def test_times_out_of_order_raise(self, first: str, second: str) -> None:
+        value = {
+            first: "2026-11-26T16:00:02.000000+00:00",
+            second: "2026-11-26T16:00:01.000000+00:00",
+        }
+        with pytest.raises(NormalizationError, match=first):
+            normalize_json_text(doc(value))
+
+    def test_unrelated_documents_are_left_to_the_rules(self) -> None:
+        value = {"result": {"duration_ms": 99.0}, "metrics": {"total": {"cost_usd": 0.5}}}
+        assert norm_doc(value) == value
+
+
 # ------------------------------------------------------------------------------ JSON layout
 
 
@@ -395,7 +541,7 @@ class TestJsonDocuments:
 
     @pytest.mark.parametrize("trailer", ["", "\n", "\n\n"])
     def test_trailing_newlines_kept(self, trailer: str) -> None:
-        text = doc({"duration_ms": 1}) + trailer
+        text = doc({"duration_ms": 1.0}) + trailer
         assert normalize_json_text(text) == doc({"duration_ms": "<DURATION_MS>"}) + trailer
 
     @pytest.mark.parametrize(
@@ -418,7 +564,7 @@ class TestJsonDocuments:
             normalize_json_text(doc({"duration_ms": -3}))
 
     def test_crlf_document(self) -> None:
-        text = doc({"success": True, "duration_ms": 4}).replace("\n", "\r\n") + "\r\n"
+        text = doc({"success": True, "duration_ms": 4.0}).replace("\n", "\r\n") + "\r\n"
         expected = doc({"success": True, "duration_ms": "<DURATION_MS>"}).replace("\n", "\r\n")
         assert normalize_json_text(text) == expected + "\r\n"
 
