@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -31,6 +32,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8")
+        if urlsplit(self.path).path == "/v1/chat/completions":
+            self._send(200, "application/json", _chat_completion(json.loads(body)))
+            return
         try:
             parsed: object = json.loads(body)
         except ValueError:
@@ -50,6 +54,37 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         return
+
+
+def _chat_completion(request: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-style chat completion whose answer and token counts follow from the request.
+
+    Lets golden cases run the llm node against a priced model name offline: the answer
+    repeats the last message upper-cased; input tokens are the words of every message,
+    output tokens the words of the answer.
+    """
+    messages = request.get("messages") or []
+    words = sum(len(str(m.get("content", "")).split()) for m in messages)
+    answer = str(messages[-1].get("content", "")).upper() if messages else ""
+    output = len(answer.split())
+    return {
+        "id": "chatcmpl-golden",
+        "object": "chat.completion",
+        "created": 1767225600,
+        "model": request.get("model", ""),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": words,
+            "completion_tokens": output,
+            "total_tokens": words + output,
+        },
+    }
 
 
 class GoldenServer:
