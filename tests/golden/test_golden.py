@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_schema import assert_cli_output
 from harness import SNAPSHOTS_DIR, Case, Ports, RunResult, case_ids, load_case, run_case
 from normalize import NormContext, normalize
 
@@ -84,6 +85,7 @@ def check_invariants(case: Case, result: RunResult) -> None:
         assert errors == [], f"{case.case_id}: saved file {name} breaks its schema: {errors}"
     if case.stdout_json and result.stdout:
         assert result.stdout.count(b"\n{") == 0, f"{case.case_id}: more than one JSON document"
+    assert_cli_output(case, result)  # schemas/cli-output.schema.json
 
 
 def write_snapshots(folder: Path, produced: dict[str, bytes]) -> None:

@@ -1,0 +1,127 @@
+"""Every JSON document a golden case prints, validated against schemas/cli-output.schema.json.
+
+A case is in JSON mode when its case.toml says `stdout_json = true` (the harness then
+normalises stdout as one JSON document); its RAW stdout, before normalisation, must be one
+document of exactly one kind of the schema (one `$defs` entry), and the kind must agree with
+the exit code. The schema is read from this checkout (not from the pflow under test) and
+compiled once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from harness import Case, RunResult
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+CLI_SCHEMA = "cli-output.schema.json"
+
+# The exit code each kind of document goes with (None: any code, e.g. a `--json` listing).
+KIND_EXIT_CODES: dict[str, int] = {
+    "run_success": 0,
+    "run_failed": 1,
+    "run_keep_going_failed": 1,
+    "run_invalid": 3,
+    "run_not_found": 4,
+    "run_interrupted": 130,
+    "workflow_list": 0,
+    "registry_list": 0,
+    "registry_describe": 0,
+}
+
+
+@cache
+def _validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]]:
+    """The whole-schema validator and one validator per document kind, built once."""
+    schemas = {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(SCHEMAS_DIR.glob("*.schema.json"))
+    }
+    registry: Registry[Any] = Registry().with_resources(
+        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
+    )
+    schema = schemas[CLI_SCHEMA]
+    checker = Draft202012Validator.FORMAT_CHECKER
+
+    def make(part: dict[str, Any]) -> Draft202012Validator:
+        return Draft202012Validator(part, registry=registry, format_checker=checker)
+
+    kinds = {
+        ref["$ref"].rsplit("/", 1)[1]: make({"$ref": schema["$id"] + ref["$ref"]})
+        for ref in schema["oneOf"]
+    }
+    return make(schema), kinds
+
+
+def is_json_mode(case: Case) -> bool:
+    """Whether the case's stdout is one JSON document pflow printed."""
+    return case.stdout_json
+
+
+def document_kinds(document: Any) -> list[str]:
+    """Names of the schema's kinds (`$defs` entries) that `document` is valid against."""
+    _, kinds = _validators()
+    return [name for name, validator in kinds.items() if validator.is_valid(document)]
+
+
+def cli_output_errors(case: Case, stdout: bytes, exit_code: int | None = None) -> list[str]:
+    """Problems of a JSON-mode case's raw stdout against the schema ([] when it conforms).
+
+    Not JSON mode, or nothing on stdout: nothing to check.
+    """
+    if not is_json_mode(case) or not stdout.strip():
+        return []
+    text = stdout.decode("utf-8", errors="strict")
+    if case.tty:
+        text = text.replace("\r\n", "\n")
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return [f"stdout is not one JSON document: {exc}"]
+    whole, kinds = _validators()
+    if not whole.is_valid(document):
+        # oneOf only says "no kind matched": explain against the kind the document looks like.
+        kind = intended_kind(document)
+        return [f"not a valid {kind} document:"] + [
+            f"  /{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
+            for e in sorted(kinds[kind].iter_errors(document), key=lambda e: list(e.path))
+        ]
+    problems: list[str] = []
+    (kind,) = document_kinds(document)
+    expected = KIND_EXIT_CODES[kind]
+    if exit_code is not None and exit_code != expected:
+        problems.append(f"a {kind} document goes with exit code {expected}, got {exit_code}")
+    return problems
+
+
+def intended_kind(document: Any) -> str:
+    """The kind a document claims to be, by its shape (for error messages)."""
+    if isinstance(document, list) or not isinstance(document, dict):
+        return "workflow_list"
+    if "success" not in document:
+        return "registry_list" if "nodes" in document else "registry_describe"
+    if document["success"] is True:
+        return "run_success"
+    error = document.get("error")
+    error_type = error.get("type") if isinstance(error, dict) else None
+    by_type = {"WorkflowNotFoundError": "run_not_found", "Interrupted": "run_interrupted"}
+    if error_type in by_type:
+        return by_type[error_type]
+    if isinstance(error_type, str) and (
+        error_type.endswith("ValidationError")
+        or error_type
+        in {"InvalidWorkflowError", "WorkflowSyntaxError", "CompilationError", "ParameterError"}
+    ):
+        return "run_invalid"
+    return "run_keep_going_failed" if "errors" in document else "run_failed"
+
+
+def assert_cli_output(case: Case, result: RunResult) -> None:
+    """The invariant test_golden.check_invariants calls for every case."""
+    errors = cli_output_errors(case, result.stdout, result.exit_code)
+    assert errors == [], f"{case.case_id}: stdout breaks {CLI_SCHEMA}: {errors}"
