@@ -77,7 +77,7 @@ def cli_output_errors(case: Case, stdout: bytes, exit_code: int | None = None) -
     if not is_json_mode(case) or not stdout.strip():
         return []
     text = stdout.decode("utf-8", errors="strict")
-    if case.tty:
+    if case.tty in ("both", "stdout"):
         text = text.replace("\r\n", "\n")
     try:
         document = json.loads(text)

@@ -27,21 +27,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only the cases listed in FILE (one id a line), e.g. those of a baseline",
     )
     group.addoption(
+        "--golden-order",
+        default=None,
+        metavar="FILE",
+        help="run the cases listed in FILE (one id a line) first, in that order, then the rest",
+    )
+    group.addoption(
+        "--golden-no-new",
+        action="store_true",
+        help="on a mismatch, do not write <stream>.new files beside the snapshots",
+    )
+    group.addoption(
         "--golden-record",
         action="store_true",
         help="write snapshots instead of comparing (refused when CI is set)",
     )
 
 
+def _case_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("case_id") if callspec else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    order = config.getoption("--golden-order")
+    if order:
+        first = Path(order).read_text(encoding="utf-8").split()
+        rank = {case_id: n for n, case_id in enumerate(first)}
+        items.sort(key=lambda item: rank.get(_case_of(item) or "", len(rank)))  # stable
     only = config.getoption("--golden-only")
     if not only:
         return
     wanted = set(Path(only).read_text(encoding="utf-8").split())
     keep, drop = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        case_id = callspec.params.get("case_id") if callspec else None
+        case_id = _case_of(item)
         (drop if case_id is not None and case_id not in wanted else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -67,6 +87,11 @@ def record_mode(request: pytest.FixtureRequest) -> bool:
     if record and os.environ.get("CI"):
         pytest.fail("refusing to record golden snapshots with CI set: recording is a reviewed act")
     return record
+
+
+@pytest.fixture(scope="session")
+def write_new(request: pytest.FixtureRequest) -> bool:
+    return not request.config.getoption("--golden-no-new")
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,11 @@ case.toml keys:
   argv                words after `pflow` (required)
   stdin / stdin_file  bytes on standard input: inline text, or a file of the case folder
   env                 extra environment variables (literal values)
-  tty                 stdin and stdout on a 24x80 pseudo-terminal, stderr on a pipe
-  tty_input           text written to the terminal once the process started (needs tty);
-                      the terminal echoes it, so it also appears in stdout
+  tty                 true: stdin and stdout on a 24x80 pseudo-terminal, stderr on a pipe;
+                      "stdout": only stdout on the terminal, stdin piped (`stdin` above);
+                      "stdin": only stdin on the terminal, stdout and stderr on pipes
+  tty_input           text written to the terminal once the process started (needs tty
+                      true or "stdin"); with tty true the terminal echoes it into stdout
   stdout_json         stdout is one JSON document: normalise it by key path
   collect             {key = glob relative to the case root}: snapshot that one file as
                       `file-<key>` (a `.json` glob is normalised as a JSON document)
@@ -20,6 +22,10 @@ case.toml keys:
                       `dir-<key>`, or `(no such directory)`; proves what a run left or removed
   interrupt_when      file name in work/ whose appearance triggers SIGINT (as Ctrl-C would)
   close_stdout_after  bytes of stdout read before the pipe is closed (as `| head -c N`)
+  min_duration_ms     {node id = milliseconds}: the node is known to take at least that long
+                      (e.g. `sleep 0.3`); its raw duration in the JSON document's metrics and
+                      in every collected trace must be at least that, and no more than the
+                      run's (durations are normalised away, so this keeps their unit checked)
   allow_traceback     the case expects `Traceback` on stderr (e.g. --verbose on an exception)
 """
 
@@ -59,6 +65,7 @@ _CASE_KEYS = {
     "allow_traceback",
     "list_dirs",
     "tty_input",
+    "min_duration_ms",
 }
 
 
@@ -71,7 +78,7 @@ class Case:
     argv: list[str]
     stdin: bytes = b""
     env: dict[str, str] = field(default_factory=dict)
-    tty: bool = False
+    tty: str = ""  # "both", "stdin", "stdout" or "" (no terminal)
     stdout_json: bool = False
     collect: dict[str, str] = field(default_factory=dict)
     interrupt_when: str | None = None
@@ -79,6 +86,7 @@ class Case:
     allow_traceback: bool = False
     list_dirs: dict[str, str] = field(default_factory=dict)
     tty_input: bytes = b""
+    min_duration_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path:
@@ -128,15 +136,21 @@ def load_case(case_id: str) -> Case:
     stdin = data.get("stdin", "").encode("utf-8")
     if "stdin_file" in data:
         stdin = (folder / data["stdin_file"]).read_bytes()
-    if "tty_input" in data and not data.get("tty"):
-        raise ValueError(f"{case_id}: tty_input needs tty = true")
+    tty = data.get("tty", False)
+    tty = {True: "both", False: ""}.get(tty, tty) if isinstance(tty, bool) else tty
+    if tty not in ("", "both", "stdin", "stdout"):
+        raise ValueError(f'{case_id}: tty is true, false, "stdin" or "stdout", not {tty!r}')
+    if "tty_input" in data and tty not in ("both", "stdin"):
+        raise ValueError(f'{case_id}: tty_input needs tty = true or "stdin"')
+    if tty in ("both", "stdin") and ("stdin" in data or "stdin_file" in data):
+        raise ValueError(f"{case_id}: stdin is the terminal; use tty_input")
     return Case(
         case_id=case_id,
         purpose=data["purpose"],
         argv=list(data["argv"]),
         stdin=stdin,
         env=dict(data.get("env", {})),
-        tty=bool(data.get("tty", False)),
+        tty=tty,
         stdout_json=bool(data.get("stdout_json", False)),
         collect=dict(data.get("collect", {})),
         interrupt_when=data.get("interrupt_when"),
@@ -144,6 +158,7 @@ def load_case(case_id: str) -> Case:
         allow_traceback=bool(data.get("allow_traceback", False)),
         list_dirs=dict(data.get("list_dirs", {})),
         tty_input=data.get("tty_input", "").encode("utf-8"),
+        min_duration_ms={k: float(v) for k, v in data.get("min_duration_ms", {}).items()},
     )
 
 
@@ -208,8 +223,10 @@ def run_case(case: Case, root: Path, pflow_bin: Path, ports: Ports, seed: str) -
     stdin = ports.fill(case.stdin.decode("utf-8", "surrogateescape")).encode(
         "utf-8", "surrogateescape"
     )
-    if case.tty:
+    if case.tty == "both":
         result = _run_tty(argv, env, work, case.tty_input)
+    elif case.tty:
+        result = _run_half_tty(argv, env, work, stdin, case.tty, case.tty_input)
     elif case.interrupt_when is not None:
         result = _run_interrupted(argv, env, work, stdin, work / case.interrupt_when)
     elif case.close_stdout_after is not None:
@@ -287,6 +304,41 @@ def _run_tty(argv: list[str], env: dict[str, str], cwd: Path, typed: bytes = b""
     return RunResult(out, err, proc.wait(timeout=RUN_TIMEOUT))
 
 
+def _run_half_tty(
+    argv: list[str], env: dict[str, str], cwd: Path, stdin: bytes, side: str, typed: bytes
+) -> RunResult:
+    """One of stdin and stdout on a 24x80 pseudo-terminal, the other (and stderr) not.
+
+    "stdout": the terminal is stdout, stdin is a file holding `stdin` (as `cat f | pflow`
+    in a terminal). "stdin": the terminal is stdin, `typed` is keyed in, stdout is a pipe
+    (as `pflow ... | less`); what the terminal echoes is not a stream of pflow and is dropped.
+    """
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with tempfile.TemporaryFile() as stdin_file:
+        stdin_file.write(stdin)
+        stdin_file.seek(0)
+        proc = subprocess.Popen(
+            argv,
+            stdin=slave if side == "stdin" else stdin_file,
+            stdout=slave if side == "stdout" else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    os.close(slave)
+    if typed:
+        os.write(master, typed)
+    assert proc.stderr is not None
+    out_fd = master if proc.stdout is None else proc.stdout.fileno()
+    buffers = {master: bytearray(), proc.stderr.fileno(): bytearray(), out_fd: bytearray()}
+    _drain(buffers, proc)
+    os.close(master)
+    out, err = buffers[out_fd], buffers[proc.stderr.fileno()]
+    return RunResult(bytes(out), bytes(err), proc.wait(RUN_TIMEOUT))
+
+
 def _run_interrupted(
     argv: list[str], env: dict[str, str], cwd: Path, stdin: bytes, marker: Path
 ) -> RunResult:
@@ -335,7 +387,8 @@ def _run_closing_stdout(
 
 
 def _drain(buffers: dict[int, bytearray], proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    master, err_fd = list(buffers)
+    """Read every fd of `buffers` (the terminal's master first, stderr second) to its end."""
+    master, err_fd = list(buffers)[:2]
     open_fds = set(buffers)
     deadline = time.monotonic() + RUN_TIMEOUT
     while open_fds and time.monotonic() < deadline:

@@ -12,6 +12,7 @@ import pytest
 from cli_schema import assert_cli_output
 from harness import SNAPSHOTS_DIR, Case, Ports, RunResult, case_ids, load_case, run_case
 from normalize import NormContext, normalize
+from review import clear_pending, is_pending, write_pending
 
 from pflow.runtime.ir_schema import document_errors
 
@@ -26,6 +27,7 @@ def test_golden_case(
     golden_ports: Ports,
     record_mode: bool,
     hash_seed: str,
+    write_new: bool,
 ) -> None:
     case = load_case(case_id)
     root = tmp_path / "case"
@@ -39,7 +41,7 @@ def test_golden_case(
     if record_mode:
         write_snapshots(folder, produced)
         return
-    compare_snapshots(case_id, folder, produced)
+    compare_snapshots(case_id, folder, produced, write_new)
 
 
 def test_every_snapshot_folder_has_a_case() -> None:
@@ -75,7 +77,7 @@ def check_invariants(case: Case, result: RunResult) -> None:
     """
     if not case.allow_traceback:
         assert b"Traceback" not in result.stderr, f"{case.case_id}: traceback on stderr"
-    if not case.tty:
+    if case.tty != "both":  # progress and colour need stdin and stdout on a terminal
         assert not _ANSI.search(result.stdout), f"{case.case_id}: ANSI escape on stdout"
         assert not _ANSI.search(result.stderr), f"{case.case_id}: ANSI escape on stderr"
     if result.exit_code == 2:
@@ -86,6 +88,38 @@ def check_invariants(case: Case, result: RunResult) -> None:
     if case.stdout_json and result.stdout:
         assert result.stdout.count(b"\n{") == 0, f"{case.case_id}: more than one JSON document"
     assert_cli_output(case, result)  # schemas/cli-output.schema.json
+    if case.min_duration_ms:
+        check_min_durations(case, result)
+
+
+def check_min_durations(case: Case, result: RunResult) -> None:
+    """Nodes known to take at least N ms (case.toml `min_duration_ms`) show it, raw, in the
+    JSON document's metrics and in every collected trace, and no node outlasts its run."""
+    seen = 0
+    if case.stdout_json:
+        doc = json.loads(result.stdout.replace(b"\r\n", b"\n"))
+        timings = doc["metrics"]["workflow"]["node_timings"]
+        for node, least in case.min_duration_ms.items():
+            took = timings[node]
+            assert least <= took <= doc["duration_ms"], (
+                f"{case.case_id}: node {node} took {took} ms in the metrics; expected at least "
+                f"{least} ms and at most the run's {doc['duration_ms']} ms"
+            )
+            seen += 1
+    for key, data in result.files.items():
+        trace = json.loads(data) if case.collect[key].endswith(".json") else None
+        if not (isinstance(trace, dict) and isinstance(trace.get("nodes"), list)):
+            continue
+        for event in trace["nodes"]:
+            least = case.min_duration_ms.get(event.get("node_id"))
+            if least is not None:
+                took = event["duration_ms"]
+                assert least <= took <= trace["duration_ms"], (
+                    f"{case.case_id}: node {event['node_id']} took {took} ms in trace {key}; "
+                    f"expected at least {least} ms and at most the run's {trace['duration_ms']}"
+                )
+                seen += 1
+    assert seen, f"{case.case_id}: min_duration_ms found no JSON metrics or trace to check"
 
 
 def write_snapshots(folder: Path, produced: dict[str, bytes]) -> None:
@@ -97,18 +131,37 @@ def write_snapshots(folder: Path, produced: dict[str, bytes]) -> None:
         (folder / name).write_bytes(data)
 
 
-def compare_snapshots(case_id: str, folder: Path, produced: dict[str, bytes]) -> None:
-    assert folder.is_dir(), f"{case_id}: no snapshots recorded (run `nox -s golden_record`)"
-    recorded = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+def compare_snapshots(
+    case_id: str, folder: Path, produced: dict[str, bytes], write_new: bool = False
+) -> None:
+    """Fail on any difference; with `write_new`, leave the new bytes beside the snapshot
+    (`<stream>.new`, `<stream>.gone`: tests/golden/review.py) and clear them when it passes."""
+    recorded = (
+        {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not is_pending(p)}
+        if folder.is_dir()
+        else {}
+    )
+    if recorded == produced:
+        if write_new:
+            clear_pending(folder)
+        return
+    if write_new:
+        write_pending(folder, recorded, produced)
+    review = " (pending: nox -s golden_review)" if write_new else ""
+    assert folder.is_dir() and recorded, (
+        f"{case_id}: no snapshots recorded{review}; record with "
+        f"`pytest tests/golden --golden-record -k {case_id}`"
+    )
     assert sorted(recorded) == sorted(produced), (
-        f"{case_id}: snapshot files {sorted(recorded)} but the run produced {sorted(produced)}"
+        f"{case_id}: snapshot files {sorted(recorded)} but the run produced "
+        f"{sorted(produced)}{review}"
     )
     problems = [
         _diff(case_id, name, recorded[name], produced[name])
         for name in sorted(produced)
         if recorded[name] != produced[name]
     ]
-    assert not problems, "\n\n".join(problems)
+    assert not problems, "\n\n".join(problems) + (f"\n{case_id}{review}" if review else "")
 
 
 def _diff(case_id: str, name: str, expected: bytes, actual: bytes) -> str:
