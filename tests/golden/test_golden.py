@@ -99,6 +99,11 @@ def check_min_durations(case: Case, result: RunResult) -> None:
     if case.stdout_json:
         doc = json.loads(result.stdout.replace(b"\r\n", b"\n"))
         timings = doc["metrics"]["workflow"]["node_timings"]
+        whole = (doc["duration_ms"], doc["metrics"]["workflow"]["duration_ms"])
+        assert min(whole) >= max(case.min_duration_ms.values()), (
+            f"{case.case_id}: the run's durations {whole} are shorter than a node known to "
+            f"take {max(case.min_duration_ms.values())} ms"
+        )
         for node, least in case.min_duration_ms.items():
             took = timings[node]
             assert least <= took <= doc["duration_ms"], (
@@ -110,6 +115,9 @@ def check_min_durations(case: Case, result: RunResult) -> None:
         trace = json.loads(data) if case.collect[key].endswith(".json") else None
         if not (isinstance(trace, dict) and isinstance(trace.get("nodes"), list)):
             continue
+        assert trace["duration_ms"] >= max(case.min_duration_ms.values()), (
+            f"{case.case_id}: trace {key} lasted {trace['duration_ms']} ms, shorter than a node"
+        )
         for event in trace["nodes"]:
             least = case.min_duration_ms.get(event.get("node_id"))
             if least is not None:
