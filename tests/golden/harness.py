@@ -8,7 +8,8 @@ case.toml keys:
   purpose             one line: what the case proves (required)
   argv                words after `pflow` (required)
   stdin / stdin_file  bytes on standard input: inline text, or a file of the case folder
-  env                 extra environment variables (literal values)
+  env                 extra environment variables (literal values; `{{FIXTURES}}` becomes the
+                      absolute path of golden/fixtures/, files several cases share)
   tty                 true: stdin and stdout on a 24x80 pseudo-terminal, stderr on a pipe;
                       "stdout": only stdout on the terminal, stdin piped (`stdin` above);
                       "stdin": only stdin on the terminal, stdout and stderr on pipes
@@ -50,6 +51,7 @@ from typing import Any
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "golden"
 CASES_DIR = GOLDEN_DIR / "cases"
 SNAPSHOTS_DIR = GOLDEN_DIR / "snapshots"
+FIXTURES_DIR = GOLDEN_DIR / "fixtures"
 RUN_TIMEOUT = 60.0
 _CASE_KEYS = {
     "purpose",
@@ -211,7 +213,7 @@ def environment(case: Case, root: Path, home: Path, pflow_bin: Path, seed: str) 
         "TERM": "xterm-256color" if case.tty else "dumb",
     }
     (root / "tmp").mkdir(exist_ok=True)
-    env.update(case.env)
+    env.update({k: v.replace("{{FIXTURES}}", str(FIXTURES_DIR)) for k, v in case.env.items()})
     return env
 
 
