@@ -225,10 +225,8 @@ def run_case(case: Case, root: Path, pflow_bin: Path, ports: Ports, seed: str) -
     stdin = ports.fill(case.stdin.decode("utf-8", "surrogateescape")).encode(
         "utf-8", "surrogateescape"
     )
-    if case.tty == "both":
-        result = _run_tty(argv, env, work, case.tty_input)
-    elif case.tty:
-        result = _run_half_tty(argv, env, work, stdin, case.tty, case.tty_input)
+    if case.tty:
+        result = _run_tty(argv, env, work, stdin, case.tty, case.tty_input)
     elif case.interrupt_when is not None:
         result = _run_interrupted(argv, env, work, stdin, work / case.interrupt_when)
     elif case.close_stdout_after is not None:
@@ -284,36 +282,14 @@ def list_directories(case: Case, root: Path) -> dict[str, bytes]:
     return listings
 
 
-def _run_tty(argv: list[str], env: dict[str, str], cwd: Path, typed: bytes = b"") -> RunResult:
-    """stdin and stdout on a 24x80 pseudo-terminal, stderr on a pipe; `typed` is keyed in."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    proc = subprocess.Popen(
-        argv,
-        stdin=slave,
-        stdout=slave,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-    )
-    os.close(slave)
-    if typed:
-        os.write(master, typed)
-    assert proc.stderr is not None
-    out, err = _drain({master: bytearray(), proc.stderr.fileno(): bytearray()}, proc)
-    os.close(master)
-    return RunResult(out, err, proc.wait(timeout=RUN_TIMEOUT))
-
-
-def _run_half_tty(
+def _run_tty(
     argv: list[str], env: dict[str, str], cwd: Path, stdin: bytes, side: str, typed: bytes
 ) -> RunResult:
-    """One of stdin and stdout on a 24x80 pseudo-terminal, the other (and stderr) not.
+    """A 24x80 pseudo-terminal as stdin and stdout ("both"), or as only one of them.
 
-    "stdout": the terminal is stdout, stdin is a file holding `stdin` (as `cat f | pflow`
-    in a terminal). "stdin": the terminal is stdin, `typed` is keyed in, stdout is a pipe
-    (as `pflow ... | less`); what the terminal echoes is not a stream of pflow and is dropped.
+    stderr is always a pipe, and `typed` is keyed in on the terminal. "stdout": stdin is a
+    file holding `stdin` (as `cat f | pflow` in a terminal). "stdin": stdout is a pipe (as
+    `pflow ... | less`); what the terminal echoes is not a stream of pflow and is dropped.
     """
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
@@ -322,8 +298,8 @@ def _run_half_tty(
         stdin_file.seek(0)
         proc = subprocess.Popen(
             argv,
-            stdin=slave if side == "stdin" else stdin_file,
-            stdout=slave if side == "stdout" else subprocess.PIPE,
+            stdin=slave if side in ("both", "stdin") else stdin_file,
+            stdout=slave if side in ("both", "stdout") else subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
             cwd=cwd,
@@ -388,9 +364,9 @@ def _run_closing_stdout(
     return RunResult(head, err, proc.wait(timeout=RUN_TIMEOUT))
 
 
-def _drain(buffers: dict[int, bytearray], proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
-    """Read every fd of `buffers` (the terminal's master first, stderr second) to its end."""
-    master, err_fd = list(buffers)[:2]
+def _drain(buffers: dict[int, bytearray], proc: subprocess.Popen[bytes]) -> None:
+    """Read every fd of `buffers` (the terminal's master first) to its end."""
+    master = next(iter(buffers))
     open_fds = set(buffers)
     deadline = time.monotonic() + RUN_TIMEOUT
     while open_fds and time.monotonic() < deadline:
@@ -407,7 +383,6 @@ def _drain(buffers: dict[int, bytearray], proc: subprocess.Popen[bytes]) -> tupl
         if not ready and proc.poll() is not None and master in open_fds:
             # The child exited; anything left on the terminal is readable right now.
             continue
-    return bytes(buffers[master]), bytes(buffers[err_fd])
 
 
 def _fill_ports(folder: Path, ports: Ports) -> None:
