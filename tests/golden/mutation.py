@@ -217,17 +217,16 @@ class Worker:
         self._make_venv()
 
     def _copy_checkout_src(self) -> None:
-        changed = _git("ls-files", "-m", "-o", "--exclude-standard", "-z", "src").stdout
-        for rel in filter(None, changed.split("\0")):
+        # Everything under src/ that differs from HEAD, staged or not, and untracked files.
+        changed = _git("diff", "--name-only", "-z", "HEAD", "--", "src").stdout
+        untracked = _git("ls-files", "-o", "--exclude-standard", "-z", "src").stdout
+        for rel in filter(None, (changed + untracked).split("\0")):
             source, target = REPO / rel, self.tree / rel
             if source.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
             else:
                 target.unlink(missing_ok=True)
-        deleted = _git("ls-files", "-d", "-z", "src").stdout
-        for rel in filter(None, deleted.split("\0")):
-            (self.tree / rel).unlink(missing_ok=True)
 
     def _make_venv(self) -> None:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(self.venv)], check=True)
