@@ -21,6 +21,7 @@ case.toml keys:
   list_dirs           {key = directory relative to the case root}: snapshot the sorted list of
                       what is under it (one relative path a line, `/` after directories) as
                       `dir-<key>`, or `(no such directory)`; proves what a run left or removed
+  fifos               file names in work/ made as named pipes (FIFOs) before the run
   interrupt_when      file name in work/ whose appearance triggers SIGINT (as Ctrl-C would)
   close_stdout_after  bytes of stdout read before the pipe is closed (as `| head -c N`)
   min_duration_ms     {node id = milliseconds}: the node is known to take at least that long
@@ -68,6 +69,7 @@ _CASE_KEYS = {
     "list_dirs",
     "tty_input",
     "min_duration_ms",
+    "fifos",
 }
 
 
@@ -89,6 +91,7 @@ class Case:
     list_dirs: dict[str, str] = field(default_factory=dict)
     tty_input: bytes = b""
     min_duration_ms: dict[str, float] = field(default_factory=dict)
+    fifos: list[str] = field(default_factory=list)
 
     @property
     def directory(self) -> Path:
@@ -161,6 +164,7 @@ def load_case(case_id: str) -> Case:
         list_dirs=dict(data.get("list_dirs", {})),
         tty_input=data.get("tty_input", "").encode("utf-8"),
         min_duration_ms={k: float(v) for k, v in data.get("min_duration_ms", {}).items()},
+        fifos=list(data.get("fifos", [])),
     )
 
 
@@ -220,6 +224,8 @@ def environment(case: Case, root: Path, home: Path, pflow_bin: Path, seed: str) 
 def run_case(case: Case, root: Path, pflow_bin: Path, ports: Ports, seed: str) -> RunResult:
     """Run the case once under `root` and capture everything it produced."""
     work, home = prepare(case, root, ports)
+    for name in case.fifos:
+        os.mkfifo(work / name)
     env = environment(case, root, home, pflow_bin, seed)
     argv = [str(pflow_bin), *(ports.fill(a) for a in case.argv)]
     stdin = ports.fill(case.stdin.decode("utf-8", "surrogateescape")).encode(

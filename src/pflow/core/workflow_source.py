@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def resolve_workflow(text: str, manager: WorkflowManager | None = None) -> Workf
     manager = manager or WorkflowManager()
     if looks_like_path(text):
         path = Path(text).expanduser()
-        if path.exists():
+        if _exists(path):
             return WorkflowSource(load_workflow_file(path), "file", text, path.resolve())
         stem = text[:-5] if text.lower().endswith(".json") else text
         for name in (text, stem):
@@ -56,7 +57,7 @@ def resolve_workflow(text: str, manager: WorkflowManager | None = None) -> Workf
     if _valid_saved_name(text) and manager.exists(text):
         return _saved(manager, text)
     hint = "Run 'pflow workflow list' to see saved workflows"
-    if Path(text).is_file():
+    if _exists(Path(text)) and Path(text).is_file():
         hint = f"To run the file in this directory, write ./{text}"
     raise WorkflowNotFoundError(f"Workflow '{text}' not found", hint=_similar(manager, text, hint))
 
@@ -67,6 +68,13 @@ def load_workflow_file(path: Path) -> dict[str, Any]:
         raise InvalidWorkflowError(
             f"'{path}' is a directory, not a workflow file",
             hint="Name a .json file inside it",
+            path=str(path),
+        )
+    special = _special_file_kind(path)
+    if special is not None:  # reading a FIFO or a device could block forever
+        raise InvalidWorkflowError(
+            f"'{path}' is {special}, not a regular workflow file",
+            hint="Name a .json file; to pass data to a workflow, pipe it into pflow's stdin",
             path=str(path),
         )
     try:
@@ -105,6 +113,29 @@ def load_workflow_file(path: Path) -> dict[str, Any]:
     inner = data.get("ir")
     ir: dict[str, Any] = inner if isinstance(inner, dict) else data
     return dict(ir)
+
+
+def _exists(path: Path) -> bool:
+    """Whether `path` exists; a name the system cannot look up (too long) does not."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _special_file_kind(path: Path) -> str | None:
+    """'a FIFO', 'a socket' or 'a device' when `path` is one, else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # reading reports it
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return None
 
 
 def _saved(manager: WorkflowManager, name: str) -> WorkflowSource:
