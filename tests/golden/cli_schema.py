@@ -3,22 +3,19 @@
 A case is in JSON mode when its case.toml says `stdout_json = true` (the harness then
 normalises stdout as one JSON document); its RAW stdout, before normalisation, must be one
 document of exactly one kind of the schema (one `$defs` entry), and the kind must agree with
-the exit code. The schema is read from this checkout (not from the pflow under test) and
-compiled once per process.
+the exit code. The schema comes from the pflow of the test environment (this tree, also
+when `golden_baseline` runs an older pflow executable), compiled once per process.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from harness import Case, RunResult
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+from pflow.runtime.ir_schema import load_schema, schema_validator
+
 CLI_SCHEMA = "cli-output.schema.json"
 
 # The exit code each kind of document goes with (None: any code, e.g. a `--json` listing).
@@ -35,27 +32,13 @@ KIND_EXIT_CODES: dict[str, int] = {
 }
 
 
-@cache
-def _validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]]:
-    """The whole-schema validator and one validator per document kind, built once."""
-    schemas = {
-        p.name: json.loads(p.read_text(encoding="utf-8"))
-        for p in sorted(SCHEMAS_DIR.glob("*.schema.json"))
-    }
-    registry: Registry[Any] = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
-    )
-    schema = schemas[CLI_SCHEMA]
-    checker = Draft202012Validator.FORMAT_CHECKER
-
-    def make(part: dict[str, Any]) -> Draft202012Validator:
-        return Draft202012Validator(part, registry=registry, format_checker=checker)
-
+def _validators() -> tuple[Any, dict[str, Any]]:
+    """The whole-schema validator and one validator per document kind (built once)."""
     kinds = {
-        ref["$ref"].rsplit("/", 1)[1]: make({"$ref": schema["$id"] + ref["$ref"]})
-        for ref in schema["oneOf"]
+        ref["$ref"].rsplit("/", 1)[1]: schema_validator(CLI_SCHEMA, ref["$ref"].rsplit("/", 1)[1])
+        for ref in load_schema(CLI_SCHEMA)["oneOf"]
     }
-    return make(schema), kinds
+    return schema_validator(CLI_SCHEMA), kinds
 
 
 def is_json_mode(case: Case) -> bool:

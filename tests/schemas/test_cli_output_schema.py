@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pflow.runtime.ir_schema import document_errors, load_schema, schema_dir
+from pflow.runtime.ir_schema import document_errors, load_schema, schema_validator
 
 FIXTURES = Path(__file__).resolve().parent / "cli-output"
 SCHEMA = "cli-output.schema.json"
@@ -25,19 +25,7 @@ def _kinds() -> list[str]:
 
 
 def _is_kind(kind: str, document: Any) -> bool:
-    import jsonschema
-    from referencing import Registry, Resource
-
-    registry: Registry[Any] = Registry().with_resources(
-        (load_schema(p.name)["$id"], Resource.from_contents(load_schema(p.name)))
-        for p in sorted(schema_dir().glob("*.schema.json"))
-    )
-    validator = jsonschema.Draft202012Validator(
-        {"$ref": f"{load_schema(SCHEMA)['$id']}#/$defs/{kind}"},
-        registry=registry,
-        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
-    )
-    return bool(validator.is_valid(document))
+    return bool(schema_validator(SCHEMA, kind).is_valid(document))
 
 
 def _fixtures(kind: str) -> list[Path]:

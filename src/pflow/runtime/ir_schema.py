@@ -28,29 +28,39 @@ def load_schema(name: str) -> dict[str, Any]:
     return data
 
 
+@cache
+def _registry() -> Any:
+    """pflow's schemas by `$id`, so references between them resolve locally."""
+    from referencing import Registry as RefRegistry
+    from referencing import Resource
+
+    return RefRegistry().with_resources(
+        (load_schema(p.name)["$id"], Resource.from_contents(load_schema(p.name)))
+        for p in sorted(schema_dir().glob("*.schema.json"))
+    )
+
+
+@cache
+def schema_validator(name: str, definition: str | None = None) -> Any:
+    """A validator for schema `name`, or for its `$defs/<definition>`, with `format` checked."""
+    import jsonschema
+
+    schema = load_schema(name)
+    target = schema if definition is None else {"$ref": f"{schema['$id']}#/$defs/{definition}"}
+    validator_cls = jsonschema.validators.validator_for(schema)
+    return validator_cls(target, registry=_registry(), format_checker=validator_cls.FORMAT_CHECKER)
+
+
 def document_errors(name: str, document: Any) -> list[str]:
     """Every violation of schema `name` by `document`, as "<pointer>: <message>" lines.
 
     References between pflow's schemas (by `$id`) resolve locally; `format` is checked.
     """
-    import jsonschema
-    from referencing import Registry as RefRegistry
-    from referencing import Resource
-
-    resources = [
-        (load_schema(p.name)["$id"], Resource.from_contents(load_schema(p.name)))
-        for p in sorted(schema_dir().glob("*.schema.json"))
-    ]
-    schema = load_schema(name)
-    validator_cls = jsonschema.validators.validator_for(schema)
-    validator = validator_cls(
-        schema,
-        registry=RefRegistry().with_resources(resources),
-        format_checker=validator_cls.FORMAT_CHECKER,
-    )
     return [
         f"{json_pointer(e.absolute_path) or '/'}: {e.message}"
-        for e in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        for e in sorted(
+            schema_validator(name).iter_errors(document), key=lambda e: list(e.absolute_path)
+        )
     ]
 
 
