@@ -22,11 +22,11 @@ from pflow.core.execution_history import (
     REDACTED,
     history_updates,
     redact_params,
-    secret_key_pattern,
 )
 from pflow.core.run_errors import exception_error, failure_error
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.runtime.ir_schema import document_errors, load_schema
+from pflow.runtime.redaction import secret_key_pattern
 
 SAVED_SCHEMA = "saved-workflow.schema.json"
 SECRET_KEYS = [

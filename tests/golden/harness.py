@@ -23,6 +23,10 @@ case.toml keys:
                       `dir-<key>`, or `(no such directory)`; proves what a run left or removed
   fifos               file names in work/ made as named pipes (FIFOs) before the run
   interrupt_when      file name in work/ whose appearance triggers SIGINT (as Ctrl-C would)
+  interrupt_signal    the signal interrupt_when sends instead: "SIGTERM" (as `kill` or
+                      `timeout` would) or "SIGHUP" (a closed terminal); default "SIGINT"
+  stdout_redirect     "/dev/full": stdout is a full disk (every write fails with ENOSPC);
+                      "closed": descriptor 1 is closed (as `>&-`); stdout snapshots empty
   close_stdout_after  bytes of stdout read before the pipe is closed (as `| head -c N`)
   min_duration_ms     {node id = milliseconds}: the node is known to take at least that long
                       (e.g. `sleep 0.3`); its raw duration in the JSON document's metrics and
@@ -70,7 +74,10 @@ _CASE_KEYS = {
     "tty_input",
     "min_duration_ms",
     "fifos",
+    "interrupt_signal",
+    "stdout_redirect",
 }
+_SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGHUP": signal.SIGHUP}
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class Case:
     tty_input: bytes = b""
     min_duration_ms: dict[str, float] = field(default_factory=dict)
     fifos: list[str] = field(default_factory=list)
+    interrupt_signal: str = "SIGINT"
+    stdout_redirect: str = ""
 
     @property
     def directory(self) -> Path:
@@ -165,7 +174,16 @@ def load_case(case_id: str) -> Case:
         tty_input=data.get("tty_input", "").encode("utf-8"),
         min_duration_ms={k: float(v) for k, v in data.get("min_duration_ms", {}).items()},
         fifos=list(data.get("fifos", [])),
+        interrupt_signal=_choice(case_id, data, "interrupt_signal", "SIGINT", set(_SIGNALS)),
+        stdout_redirect=_choice(case_id, data, "stdout_redirect", "", {"/dev/full", "closed"}),
     )
+
+
+def _choice(case_id: str, data: dict[str, Any], key: str, default: str, allowed: set[str]) -> str:
+    value = data.get(key, default)
+    if value != default and value not in allowed:
+        raise ValueError(f"{case_id}: {key} is one of {sorted(allowed)}, not {value!r}")
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -234,9 +252,13 @@ def run_case(case: Case, root: Path, pflow_bin: Path, ports: Ports, seed: str) -
     if case.tty:
         result = _run_tty(argv, env, work, stdin, case.tty, case.tty_input)
     elif case.interrupt_when is not None:
-        result = _run_interrupted(argv, env, work, stdin, work / case.interrupt_when)
+        result = _run_interrupted(
+            argv, env, work, stdin, work / case.interrupt_when, _SIGNALS[case.interrupt_signal]
+        )
     elif case.close_stdout_after is not None:
         result = _run_closing_stdout(argv, env, work, stdin, case.close_stdout_after)
+    elif case.stdout_redirect:
+        result = _run_redirected(argv, env, work, stdin, case.stdout_redirect)
     else:
         done = subprocess.run(
             argv, input=stdin, capture_output=True, env=env, cwd=work, timeout=RUN_TIMEOUT
@@ -323,10 +345,34 @@ def _run_tty(
     return RunResult(bytes(out), bytes(err), proc.wait(RUN_TIMEOUT))
 
 
-def _run_interrupted(
-    argv: list[str], env: dict[str, str], cwd: Path, stdin: bytes, marker: Path
+def _run_redirected(
+    argv: list[str], env: dict[str, str], cwd: Path, stdin: bytes, target: str
 ) -> RunResult:
-    """Send SIGINT (as Ctrl-C would) once the workflow has created `marker`."""
+    """Run with stdout on /dev/full, or with descriptor 1 closed ("closed")."""
+    with open("/dev/full" if target == "/dev/full" else os.devnull, "wb") as sink:
+        done = subprocess.run(
+            argv,
+            input=stdin,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            timeout=RUN_TIMEOUT,
+            # runs after the child's descriptors are set up: 1 is then closed for pflow
+            preexec_fn=(lambda: os.close(1)) if target == "closed" else None,
+        )
+    return RunResult(b"", done.stderr, done.returncode)
+
+
+def _run_interrupted(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    stdin: bytes,
+    marker: Path,
+    signum: int = signal.SIGINT,
+) -> RunResult:
+    """Send `signum` (SIGINT: as Ctrl-C would) once the workflow has created `marker`."""
     with tempfile.TemporaryFile() as stdin_file:  # a file: communicate() below has no stdin
         stdin_file.write(stdin)
         stdin_file.seek(0)
@@ -344,7 +390,7 @@ def _run_interrupted(
             break
         time.sleep(0.01)
     time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=RUN_TIMEOUT)
     return RunResult(out, err, proc.returncode)
 

@@ -153,11 +153,17 @@ def normalize_json_text(text: str, window: tuple[datetime, datetime] | None = No
         document = json.loads(stripped)
     except ValueError:
         return text
-    if json.dumps(document, indent=2, ensure_ascii=False) != stripped:
+    if _layout(document) != stripped:
         return text
     check_relations(document)
     normalized = _walk(document, (), window)
-    return json.dumps(normalized, indent=2, ensure_ascii=False) + trailer
+    return _layout(normalized) + trailer
+
+
+def _layout(document: Any) -> str:
+    """pflow's JSON layout: 2-space indent, UTF-8 text, lone surrogates as \\uXXXX escapes."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
 def _walk(value: Any, path: tuple[str, ...], window: tuple[datetime, datetime] | None) -> Any:

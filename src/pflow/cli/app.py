@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
+import signal
 import sys
 import warnings
 from typing import Any
@@ -14,10 +14,13 @@ import click
 
 from pflow import __version__
 from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
+from pflow.cli.output import StdoutUnwritable, flush_or_silence, prepare_streams
+from pflow.core.exceptions import Terminated, interruption
 
 # Options of `run` that take a value: the router must skip the value when it looks for the
 # first positional word (so `pflow -o workflow x.json` runs x.json).
 _RUN_VALUE_OPTIONS = frozenset({"-o", "--output-key", "--output-format"})
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 _ROOT_ONLY = frozenset({"--help", "-h", "--version"})
 # Sub-commands are imported only when used, so `pflow --version` stays fast.
 _COMMANDS = {
@@ -25,6 +28,7 @@ _COMMANDS = {
     "workflow": ("pflow.cli.workflow_commands", "workflow_group"),
     "registry": ("pflow.cli.registry_commands", "registry_group"),
 }
+COMMAND_NAMES = tuple(_COMMANDS)
 
 ROOT_HELP = f"""pflow runs workflows: JSON files of shell, file, HTTP and LLM steps.
 
@@ -100,23 +104,61 @@ def cli() -> None:
 def run(argv: list[str] | None = None) -> None:
     """Run the program and exit with its documented exit code."""
     _quiet_libraries()
-    _buffer_stdout()
+    prepare_streams()
+    _handle_stop_signals()
+    try:
+        code = _main(argv)
+        flush_or_silence()
+    except StdoutUnwritable as exc:
+        code = exc.report()
+    except KeyboardInterrupt as exc:  # a signal after the command had finished
+        code = _report_interrupt(exc)
+    sys.exit(code)
+
+
+def _main(argv: list[str] | None) -> int:
+    """The command's exit code; every way out of click ends here, none as a traceback."""
     try:
         code: Any = cli.main(args=argv, prog_name="pflow", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        code = ExitCode.INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("\nInterrupted.", err=True)
-        code = ExitCode.INTERRUPTED
+    except click.exceptions.Abort as exc:  # click wraps Ctrl-C (and Terminated) in Abort
+        code = _report_interrupt(exc, newline=False)
+    except KeyboardInterrupt as exc:
+        code = _report_interrupt(exc)
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
     except BrokenPipeError:
         code = ExitCode.BROKEN_PIPE
-    code = int(code or 0)
-    _flush_or_silence()
-    sys.exit(code)
+    except StdoutUnwritable as exc:
+        code = exc.report()
+    return int(code or 0)
+
+
+def _report_interrupt(exc: BaseException, *, newline: bool = True) -> int:
+    """Tell the user the run was stopped (Ctrl-C, SIGTERM, SIGHUP); return 128 + the signal."""
+    stop = interruption(exc)
+    text = "Interrupted." if stop.exit_code == ExitCode.INTERRUPTED else f"{stop.message}."
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        click.echo(("\n" if newline else "") + text, err=True)
+    return stop.exit_code
+
+
+def _handle_stop_signals() -> None:
+    """SIGTERM and SIGHUP stop pflow the way Ctrl-C does: commands killed, trace finished.
+
+    A signal the parent process set to be ignored (as `nohup` does for SIGHUP) stays ignored.
+    After the first one, further stop signals are ignored so the cleanup runs to its end.
+    """
+
+    def stop(signum: int, frame: Any) -> None:
+        for other in _STOP_SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    for signum in _STOP_SIGNALS:
+        with contextlib.suppress(OSError, ValueError):  # ValueError: not the main thread
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, stop)
 
 
 def _quiet_libraries() -> None:
@@ -129,29 +171,3 @@ def _quiet_libraries() -> None:
     logging.getLogger().addHandler(logging.NullHandler())
     if not sys.warnoptions:
         warnings.simplefilter("ignore")
-
-
-def _buffer_stdout() -> None:
-    """Give an unbuffered stdout (PYTHONUNBUFFERED) a buffer again.
-
-    An unbuffered text stdout ignores short writes, so a reader that goes away mid-write
-    would lose the rest of the output silently instead of raising BrokenPipeError.
-    """
-    stream = sys.stdout
-    if stream is None or not isinstance(getattr(stream, "buffer", None), io.RawIOBase):
-        return
-    with contextlib.suppress(OSError, ValueError):
-        buffered = open(stream.fileno(), "wb", closefd=False)  # noqa: SIM115 - lives on
-        sys.stdout = io.TextIOWrapper(
-            buffered, encoding=stream.encoding, errors=stream.errors, write_through=True
-        )
-
-
-def _flush_or_silence() -> None:
-    """Flush stdout; if the reader went away, point stdout at /dev/null so exit stays quiet."""
-    try:
-        sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)

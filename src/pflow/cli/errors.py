@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 import traceback
 from typing import Any
 
 import click
 
 from pflow.cli.exit_codes import ExitCode
-from pflow.core.exceptions import Interrupted, PflowError
+from pflow.cli.output import echo_stdout as echo_stdout  # re-exported for the commands
+from pflow.core.exceptions import PflowError, interruption
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -17,7 +17,7 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, PflowError):
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        return ExitCode.INTERRUPTED
+        return interruption(exc).exit_code
     return ExitCode.WORKFLOW_FAILED
 
 
@@ -26,7 +26,7 @@ def as_pflow_error(exc: BaseException) -> PflowError:
     if isinstance(exc, PflowError):
         return exc
     if isinstance(exc, KeyboardInterrupt):
-        return Interrupted("Interrupted by the user (Ctrl-C)")
+        return interruption(exc)
     return PflowError(
         f"Unexpected {type(exc).__name__}: {exc}",
         hint="This is probably a bug in pflow; run again with --verbose for the traceback",
@@ -70,8 +70,3 @@ def error_document(exc: BaseException) -> dict[str, Any]:
 def warn(message: str) -> None:
     """One warning line on stderr."""
     click.echo(f"Warning: {message}", err=True)
-
-
-def echo_stdout(text: str) -> None:
-    """Write `text` plus one newline to stdout (ANSI codes stripped when not a terminal)."""
-    click.echo(text, file=sys.stdout)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from pflow.cli.app import COMMAND_NAMES
 from pflow.cli.errors import echo_stdout, error_document, exit_code_for, report_error, warn
 from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
 from pflow.cli.render import (
@@ -18,17 +18,24 @@ from pflow.cli.render import (
     text_result,
 )
 from pflow.cli.stdin import read_stdin, workflow_uses_stdin
-from pflow.core.exceptions import ParameterError
-from pflow.core.json_safe import to_json_safe
+from pflow.core.exceptions import ParameterError, WorkflowNotFoundError
+from pflow.core.json_safe import dumps_utf8, to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.paths import debug_dir
 from pflow.core.run_errors import error_action_failure, exception_error, keep_going_failure
 from pflow.core.workflow_executor_service import WorkflowExecutorService, WorkflowInterrupted
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.core.workflow_source import WorkflowSource, resolve_workflow
+from pflow.core.workflow_source import (
+    WorkflowSource,
+    looks_like_path,
+    resolve_workflow,
+    saved_names,
+    similar_names,
+)
 from pflow.runtime.inputs import prepare_inputs
 from pflow.runtime.ir_schema import validate_ir_schema
+from pflow.runtime.redaction import redact
 from pflow.runtime.trace import WorkflowTraceCollector
 
 
@@ -115,7 +122,13 @@ def run_command(
     state = RunContext(OutputController(print_flag, output_format), workflow, verbose, trace)
     state.keep_going = keep_going
     ctx.obj = state
-    words = parse_param_words(params)
+    try:
+        words = parse_param_words(params)
+    except click.BadParameter:
+        unknown = _unknown_first_word(workflow, params)
+        if unknown is None:
+            raise
+        return _handle_workflow_exception(ctx, unknown, None, output_format, metrics, {}, verbose)
     try:
         state.source = resolve_workflow(workflow)
         _say(state, f"workflow '{state.source.name}' from {state.source.path}")
@@ -127,9 +140,30 @@ def run_command(
         _record_failed_start(state, words, exc)
         return _handle_workflow_exception(ctx, exc, None, output_format, metrics, {}, verbose)
     if values:
-        _say(state, f"parameters: {json.dumps(values, ensure_ascii=False, default=str)}")
+        _say(state, f"parameters: {dumps_utf8(redact(values), indent=None, default=str)}")
     return execute_json_workflow(
         ctx, state.source.ir, stdin_data, output_key, values, None, output_format, metrics
+    )
+
+
+def _unknown_first_word(word: str, rest: tuple[str, ...]) -> WorkflowNotFoundError | None:
+    """The error for `pflow WORD ...` when WORD names no file, saved workflow or command.
+
+    Then the words after it are not parameters but a mistyped command line, such as
+    `pflow workflows list`: the hint names the nearest command, else the nearest workflow.
+    """
+    manager = WorkflowManager()
+    if looks_like_path(word) or Path(word).exists() or manager.exists(word):
+        return None
+    hint = "Run 'pflow --help' for the commands, or 'pflow workflow list' for saved workflows"
+    command = similar_names(word, list(COMMAND_NAMES), limit=1)
+    workflows = similar_names(word, saved_names(manager), limit=1)
+    if command:
+        hint = f"Did you mean 'pflow {' '.join((command[0], *rest))}'?"
+    elif workflows:
+        hint = f"Did you mean 'pflow {' '.join((workflows[0], *rest))}'?"
+    return WorkflowNotFoundError(
+        f"'{word}' is not a workflow file, a saved workflow or a pflow command", hint=hint
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from pflow.core.json_safe import dumps_utf8
 from pflow.runtime.templates import lookup, parse_source
 
 # Keys tried, in order, when a workflow declares no outputs and no --output-key is given.
@@ -86,12 +86,12 @@ def format_value(value: Any) -> str:
         return f"<binary data: {len(value)} bytes>"
     if isinstance(value, str):
         return value.rstrip("\n")
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return dumps_utf8(value, default=str)
 
 
 def dump_document(document: Any) -> str:
     """A JSON document as pflow prints it: 2-space indent, UTF-8, no trailing newline."""
-    return json.dumps(document, indent=2, ensure_ascii=False, default=_json_default)
+    return dumps_utf8(document, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

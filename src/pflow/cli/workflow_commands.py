@@ -17,6 +17,7 @@ from pflow.core.workflow_manager import WorkflowManager
 from pflow.core.workflow_source import load_workflow_file
 from pflow.registry import Registry
 from pflow.runtime.inputs import is_required
+from pflow.runtime.ir_schema import validate_ir_schema
 from pflow.runtime.validation import validate_workflow
 
 
@@ -64,6 +65,7 @@ def workflow_describe(name: str) -> int:
     """
     try:
         wrapper = WorkflowManager().load(name)
+        validate_ir_schema(wrapper["ir"])  # the description reads inputs and outputs
     except PflowError as exc:
         return report_error(exc)
     echo_stdout(describe_text(name, wrapper))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+
+from pflow.core.json_safe import dumps_utf8
 
 
 def dump_json(data: Any) -> str:
@@ -15,7 +16,7 @@ def dump_json(data: Any) -> str:
 
     Raises ValueError for NaN/Infinity (not valid JSON) and TypeError for non-JSON values.
     """
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps_utf8(data, allow_nan=False) + "\n"
 
 
 def _current_umask() -> int:
@@ -59,8 +60,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
     The temp file `.<basename>.<random>.tmp` lives next to `path`; it is fsynced, renamed over
     `path`, and the directory is fsynced. On any failure the temp file is removed and the
     exception re-raised, leaving an existing `path` untouched. The new file keeps the mode of
-    the file it replaces (or gets 0o666 minus the umask). This module imports nothing from
-    pflow, so every layer may use it.
+    the file it replaces (or gets 0o666 minus the umask). This module imports only
+    pflow.core.json_safe, so every layer may use it.
     """
     path = Path(path)
     directory = path.parent

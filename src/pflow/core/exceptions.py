@@ -14,7 +14,8 @@
     ├── NodeExecutionError           a node raised while running
     │   └── TemplateResolutionError  a ${...} had no value when its node ran
     ├── NodeParamError               a node's parameter is missing or has the wrong type
-    └── Interrupted                  exit 130: Ctrl-C (SIGINT) stopped the run
+    └── Interrupted                  exit 130: Ctrl-C (SIGINT) stopped the run; 143 (SIGTERM)
+                                     and 129 (SIGHUP), raised as Terminated, stop it the same way
 
 Each error carries what went wrong (`message`), where (`node_id`, `pointer` as a JSON pointer,
 `path` of a file) and, when pflow knows one, how to fix it (`hint`).
@@ -22,7 +23,10 @@ Each error carries what went wrong (`message`), where (`node_id`, `pointer` as a
 
 from __future__ import annotations
 
+import signal
 from typing import Any
+
+CTRL_C_MESSAGE = "Interrupted by the user (Ctrl-C)"
 
 
 class PflowError(Exception):
@@ -87,16 +91,30 @@ class CompilationError(InvalidWorkflowError):
 
 
 class TemplateValidationError(InvalidWorkflowError):
-    """One or more `${...}` templates can never be resolved."""
+    """One or more `${...}` templates can never be resolved.
 
-    def __init__(self, problems: list[PflowError]) -> None:
+    `counts` (one per problem, default 1) says how often each distinct problem was found; at
+    most LISTED_PROBLEMS are listed in the message, then how many more there are.
+    """
+
+    LISTED_PROBLEMS = 20
+
+    def __init__(self, problems: list[PflowError], counts: list[int] | None = None) -> None:
         first = problems[0]
-        if len(problems) == 1:
+        counts = counts or [1] * len(problems)
+        total = sum(counts)
+        if total == 1:
             message = first.message
+        elif len(problems) == 1:
+            message = f"{first.message} ({total} times)"
         else:
-            message = f"{len(problems)} template problems:\n" + "\n".join(
-                f"  - {p.message}" for p in problems
-            )
+            listed = [
+                f"  - {p.message}" + (f" ({n} times)" if n > 1 else "")
+                for p, n in zip(problems[: self.LISTED_PROBLEMS], counts, strict=False)
+            ]
+            if len(problems) > self.LISTED_PROBLEMS:
+                listed.append(f"  - and {len(problems) - self.LISTED_PROBLEMS} more")
+            message = f"{total} template problems:\n" + "\n".join(listed)
         super().__init__(
             message,
             hint=first.hint,
@@ -105,6 +123,7 @@ class TemplateValidationError(InvalidWorkflowError):
             pointer=first.pointer,
         )
         self.problems = problems
+        self.counts = counts
 
 
 class ParameterError(InvalidWorkflowError):
@@ -142,6 +161,42 @@ class NodeParamError(PflowError):
 
 
 class Interrupted(PflowError):
-    """The user interrupted the run with Ctrl-C (SIGINT)."""
+    """The user interrupted the run with Ctrl-C (SIGINT), or a signal asked pflow to stop."""
 
     exit_code = 130
+
+    def __init__(self, message: str = CTRL_C_MESSAGE, *, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP asked pflow to stop: handled like Ctrl-C, exit code 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def message(self) -> str:
+        """What the user is told, e.g. "Terminated by SIGTERM"."""
+        return f"Terminated by {signal.Signals(self.signum).name}"
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process stopped by a signal."""
+        return 128 + self.signum
+
+
+def interruption(exc: BaseException) -> Interrupted:
+    """The Interrupted error for a KeyboardInterrupt, looking through the exceptions it wraps."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Terminated):
+            return Interrupted(current.message, exit_code=current.exit_code)
+        if isinstance(current, Interrupted):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return Interrupted()

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Callable
 from typing import Any
+
+# Lone surrogates (from invalid bytes in argv or file names, or "\ud800" escapes in a JSON
+# file) cannot be encoded as UTF-8; in JSON text they are written as \uXXXX escapes instead.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dumps_utf8(
+    value: Any,
+    *,
+    indent: int | None = 2,
+    allow_nan: bool = True,
+    default: Callable[[Any], Any] | None = None,
+) -> str:
+    """`json.dumps` keeping non-ASCII text readable, and always encodable as UTF-8."""
+    text = json.dumps(
+        value, indent=indent, ensure_ascii=False, allow_nan=allow_nan, default=default
+    )
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def to_json_safe(value: Any, max_chars: int | None = None) -> Any:
@@ -27,3 +48,57 @@ def to_json_safe(value: Any, max_chars: int | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [to_json_safe(v, max_chars) for v in value]
     return str(value)
+
+
+# Arrays and objects nested deeper than this are refused where pflow reads JSON: every part
+# of pflow that walks a value (validation, templates, output) stays far from Python's
+# recursion limit.
+MAX_NESTING = 100
+
+
+class NestingError(ValueError):
+    """JSON text or a value holds arrays and objects nested more than MAX_NESTING deep."""
+
+    def __init__(self, pointer: str | None) -> None:
+        super().__init__(f"nested too deeply: more than {MAX_NESTING} levels of arrays and objects")
+        self.pointer = pointer
+
+
+def too_deep(value: Any, limit: int = MAX_NESTING) -> str | None:
+    """The JSON pointer of the first array or object at depth `limit` + 1, else None.
+
+    The top-level array or object is depth 1. Iterative, so any depth can be checked.
+    """
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 0, ())]
+    while stack:
+        current, depth, path = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.items()
+        elif isinstance(current, list | tuple):
+            children = enumerate(current)
+        else:
+            continue
+        if depth == limit:
+            return json_pointer(path)
+        stack.extend((child, depth + 1, (*path, str(key))) for key, child in children)
+    return None
+
+
+def loads_json(text: str, *, limit: int = MAX_NESTING, **options: Any) -> Any:
+    """`json.loads` that raises NestingError (a ValueError) for too deeply nested text."""
+    try:
+        data = json.loads(text, **options)
+    except RecursionError:
+        raise NestingError(None) from None
+    pointer = too_deep(data, limit)
+    if pointer is not None:
+        raise NestingError(pointer)
+    return data
+
+
+def json_pointer(parts: Any) -> str:
+    """RFC 6901 pointer for a sequence of keys and indexes ("" for the document root)."""
+    out = ""
+    for part in parts:
+        out += "/" + str(part).replace("~", "~0").replace("/", "~1")
+    return out

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pflow.core.exceptions import PflowError
+from pflow.core.exceptions import PflowError, interruption
 from pflow.core.execution_history import history_updates
 from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
@@ -107,6 +107,8 @@ class WorkflowExecutorService:
         started = time.perf_counter()
         params = dict(execution_params or {})
         shared = _initial_store(planner_llm_calls, metrics_collector)
+        if trace_collector is not None:
+            trace_collector.parameters = params
         flow: WorkflowFlow | None = None
         action: Any = None
         exception: Exception | None = None
@@ -168,7 +170,7 @@ class WorkflowExecutorService:
                 errors.extend(failure_entries(ir, shared, flow.failures))
             errors.append(
                 {
-                    "message": "Interrupted by the user (Ctrl-C)",
+                    "message": interruption(exception).message,
                     "category": "exception",
                     "source": "runtime",
                     "exception_type": type(exception).__name__,

@@ -21,6 +21,7 @@ from pflow.core.exceptions import (
     WorkflowNotFoundError,
     WorkflowStorageError,
 )
+from pflow.core.json_safe import MAX_NESTING, loads_json
 from pflow.runtime.ir_schema import document_errors
 
 WRAPPER_VERSION = "1.0.0"
@@ -80,7 +81,13 @@ def _reject_constant(token: str) -> Any:
 
 def _parse_json(text: str) -> Any:
     """json.loads that also rejects duplicate keys and NaN/Infinity (raised as ValueError)."""
-    return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    return loads_json(
+        text,
+        # the wrapper and its history nest an IR and parameters that may each be that deep
+        limit=2 * MAX_NESTING,
+        object_pairs_hook=_reject_duplicates,
+        parse_constant=_reject_constant,
+    )
 
 
 def _storage_error(path: Path, message: str) -> WorkflowStorageError:

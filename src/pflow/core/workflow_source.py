@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import stat
@@ -14,7 +15,9 @@ from pflow.core.exceptions import (
     WorkflowNotFoundError,
     WorkflowSyntaxError,
 )
+from pflow.core.json_safe import NestingError, loads_json
 from pflow.core.workflow_manager import WorkflowManager
+from pflow.runtime.ir_schema import nesting_error
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,9 @@ def load_workflow_file(path: Path) -> dict[str, Any]:
             path=str(path),
         ) from None
     try:
-        data = json.loads(text)
+        data = loads_json(text)
+    except NestingError as exc:
+        raise nesting_error(exc, str(path)) from None
     except json.JSONDecodeError as exc:
         raise WorkflowSyntaxError(
             f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
@@ -147,15 +152,29 @@ def _valid_saved_name(name: str) -> bool:
 
 
 def _similar(manager: WorkflowManager, text: str, fallback: str) -> str:
-    try:
-        names = [w.get("name", "") for w in manager.list_all()]
-    except OSError:
-        return fallback
-    lowered = text.lower()
-    close = [n for n in names if n and (lowered in n.lower() or n.lower() in lowered)][:3]
+    close = similar_names(text, saved_names(manager))
     if not close:
         return fallback
     return "Did you mean " + " or ".join(f"'{n}'" for n in close) + "?"
+
+
+def saved_names(manager: WorkflowManager) -> list[str]:
+    """Names of the readable saved workflows ([] when the directory cannot be read)."""
+    try:
+        return [n for n in (w.get("name", "") for w in manager.list_all()) if n]
+    except OSError:
+        return []
+
+
+def similar_names(text: str, names: list[str], limit: int = 3) -> list[str]:
+    """Names that contain `text` or are contained in it, then near spellings (difflib)."""
+    lowered = text.lower()
+    close = [n for n in names if lowered in n.lower() or n.lower() in lowered]
+    by_lower = {n.lower(): n for n in names}
+    for near in difflib.get_close_matches(lowered, list(by_lower), n=limit, cutoff=0.6):
+        if by_lower[near] not in close:
+            close.append(by_lower[near])
+    return close[:limit]
 
 
 def _context(text: str, lineno: int, colno: int) -> str:

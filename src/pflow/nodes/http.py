@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import MutableMapping
@@ -11,6 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from pflow.core.exceptions import NodeExecutionError, PflowError
+from pflow.core.json_safe import loads_json
 from pflow.nodes.base import PflowNode, json_text
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _body(text: str, content_type: str) -> Any:
     """Parsed JSON when the server says it sent JSON and it parses, else the text."""
     if "json" in content_type.lower() and text.strip():
         try:
-            return json.loads(text)
+            return loads_json(text)
         except ValueError:
             pass
     return text

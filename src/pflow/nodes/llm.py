@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import MutableMapping
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pflow.core.exceptions import NodeExecutionError, PflowError
+from pflow.core.json_safe import loads_json
 from pflow.nodes.base import PflowNode
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def parse_response(text: str) -> Any:
     for candidate in candidates:
         if candidate[:1] in ("{", "["):
             try:
-                value = json.loads(candidate)
+                value = loads_json(candidate)
             except ValueError:
                 continue
             if isinstance(value, dict | list):

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 TIMEOUT_EXIT_CODE = -1
 START_FAILURE_EXIT_CODE = -2
 
+# Signals that stop pflow (and so the command): blocked while the command is being started.
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
 # Seconds to wait for the pipes to drain once a timed-out process group was killed.
 _DRAIN_SECONDS = 5.0
 
@@ -62,9 +65,9 @@ def run_command(
     the command runs, the command's process group is killed before the interrupt propagates.
     """
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    # Ctrl-C is held back while the process starts, so it always lands where `proc` is known
-    # and the command can be killed; the child unblocks it before running the command.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    # Ctrl-C, SIGTERM and SIGHUP are held back while the process starts, so they always land
+    # where `proc` is known and the command can be killed; the child unblocks them.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         proc = subprocess.Popen(
             ["/bin/sh", "-c", command],
@@ -74,7 +77,7 @@ def run_command(
             cwd=cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_unblock_sigint,
+            preexec_fn=_unblock_stop_signals,
         )
     except (OSError, ValueError) as exc:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
@@ -94,8 +97,8 @@ def run_command(
     return CommandResult(_text(out), _text(err), proc.returncode)
 
 
-def _unblock_sigint() -> None:
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+def _unblock_stop_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from pflow.core.exceptions import ParameterError
+from pflow.core.json_safe import loads_json
+from pflow.runtime.redaction import REDACTED, is_secret_name
 
 _FORBIDDEN = {
     " ": "spaces",
@@ -49,7 +51,7 @@ def infer_value(text: str) -> Any:
         return number
     if text.lstrip()[:1] in ("[", "{"):
         try:
-            return json.loads(text)
+            return loads_json(text)
         except ValueError:
             return text
     return text
@@ -71,7 +73,7 @@ def coerce_value(text: str, type_name: str) -> Any:
         raise ValueError("expected true or false")
     if type_name in ("object", "array"):
         try:
-            value = json.loads(text)
+            value = loads_json(text)
         except ValueError as exc:
             raise ValueError(f"expected JSON {type_name}: {exc}") from None
         if not isinstance(value, dict if type_name == "object" else list):
@@ -124,7 +126,8 @@ def prepare_inputs(
         try:
             values[name] = _convert(raw, type_name, from_text)
         except ValueError as exc:
-            problems.append(f"Parameter '{name}' has the wrong type: {exc}, got {raw!r}")
+            got = REDACTED if is_secret_name(name) else repr(raw)  # never echo a secret
+            problems.append(f"Parameter '{name}' has the wrong type: {exc}, got {got}")
     for name, decl in declared.items():
         if name in values or name in params:
             continue

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pflow.core.exceptions import SchemaValidationError
+from pflow.core.json_safe import NestingError, json_pointer, too_deep
 
 IR_SCHEMA = "workflow-ir.schema.json"
 
@@ -64,17 +65,23 @@ def document_errors(name: str, document: Any) -> list[str]:
     ]
 
 
-def json_pointer(parts: Any) -> str:
-    """RFC 6901 pointer for a sequence of keys and indexes ("" for the document root)."""
-    out = ""
-    for part in parts:
-        out += "/" + str(part).replace("~", "~0").replace("/", "~1")
-    return out
+def nesting_error(exc: NestingError, path: str | None = None) -> SchemaValidationError:
+    """The error for a workflow whose JSON is nested more deeply than pflow reads."""
+    return SchemaValidationError(
+        f"The workflow is {exc}",
+        hint="Keep values at most that deep; pass large structured data in a file instead",
+        pointer=exc.pointer,
+        path=path,
+    )
 
 
 def validate_ir_schema(ir: Any) -> None:
     """Raise SchemaValidationError describing the most relevant schema violation, if any."""
     import jsonschema  # deferred: only runs that validate pay for it
+
+    deep = too_deep(ir)
+    if deep is not None:
+        raise nesting_error(NestingError(deep))
 
     validator_cls = jsonschema.validators.validator_for(load_schema(IR_SCHEMA))
     validator = validator_cls(load_schema(IR_SCHEMA))

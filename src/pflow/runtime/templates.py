@@ -19,6 +19,7 @@ _SEGMENT = r"[A-Za-z_][A-Za-z0-9_-]*(?:\[\d+\])*"
 _PATH = rf"{_SEGMENT}(?:\.{_SEGMENT})*"
 TEMPLATE_RE = re.compile(rf"(\$?)\$\{{({_PATH})\}}")
 _PATH_RE = re.compile(_PATH)
+_UNTERMINATED_RE = re.compile(rf"(?<!\$)\$\{{{_PATH}(?=$|[\s\"'])")
 _PART_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
 PathPart = str | int
@@ -56,11 +57,14 @@ def parse_source(source: str) -> Template | None:
 
 def find_templates(text: str) -> list[Template]:
     """Every unescaped template in `text`, in order of appearance."""
-    return [
-        Template(m.group(0), parse_path(m.group(2)))
-        for m in TEMPLATE_RE.finditer(text)
-        if not m.group(1)
-    ]
+    return list(_templates_in(text))
+
+
+def _templates_in(text: str) -> Iterator[Template]:
+    """find_templates one at a time: memory does not grow with the number of templates."""
+    for m in TEMPLATE_RE.finditer(text):
+        if not m.group(1):
+            yield Template(m.group(0), parse_path(m.group(2)))
 
 
 def has_templates(value: Any) -> bool:
@@ -76,15 +80,30 @@ def has_templates(value: Any) -> bool:
 
 def iter_templates(value: Any, pointer: str = "") -> Iterator[tuple[str, Template]]:
     """(JSON pointer, template) for every template inside a params structure."""
+    for where, text in iter_strings(value, pointer):
+        for template in _templates_in(text):
+            yield where, template
+
+
+def iter_strings(value: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """(JSON pointer, string) for every string inside a params structure."""
     if isinstance(value, str):
-        for template in find_templates(value):
-            yield pointer, template
+        yield pointer, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from iter_templates(item, f"{pointer}/{_escape(str(key))}")
+            yield from iter_strings(item, f"{pointer}/{_escape(str(key))}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from iter_templates(item, f"{pointer}/{index}")
+            yield from iter_strings(item, f"{pointer}/{index}")
+
+
+def unterminated_templates(text: str) -> list[str]:
+    """Beginnings of templates that never close, such as `${sort.stdout` at the end of text.
+
+    Only `${` plus a name followed by the end, a space or a quote counts: shell expansions
+    such as `${VAR:-default}` or `${#list[@]}` are not templates and are left alone.
+    """
+    return [m.group(0) for m in _UNTERMINATED_RE.finditer(text)]
 
 
 def lookup(context: Mapping[str, Any], path: tuple[PathPart, ...]) -> tuple[bool, Any]:

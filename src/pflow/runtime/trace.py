@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import math
 import os
 import re
@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pflow.core.atomic_file import dump_json
+from pflow.runtime.redaction import redact, scrub_all, secret_values
 
 TRACE_FORMAT_VERSION = "1.0"
 MAX_STRING_CHARS = 10_000
@@ -103,6 +106,8 @@ class WorkflowTraceCollector:
         self.duration_ms: float | None = None
         self.final_status: str | None = None
         self.events: list[dict[str, Any]] = []
+        # The run's parameters (set by the executor): their secrets never reach the file.
+        self.parameters: dict[str, Any] = {}
 
     @staticmethod
     def snapshot(shared: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,11 +162,29 @@ class WorkflowTraceCollector:
             "nodes": self.events,
         }
 
+    def redacted(self) -> dict[str, Any]:
+        """`to_dict()` with the run parameters' secrets redacted, as the trace file holds it."""
+        document = self.to_dict()
+        for event in document["nodes"]:
+            store = event["shared_after"]
+            for name in self.parameters:
+                if name in store:
+                    store[name] = redact({name: store[name]})[name]
+        redacted: dict[str, Any] = scrub_all(document, secret_values(self.parameters))
+        return redacted
+
     def save(self, directory: Path) -> Path:
-        """Write the trace into `directory` (created if needed) under a new, unique name."""
+        """Write the trace into `directory` under a new, unique name, readable by its owner only.
+
+        The directory is created (or narrowed to) mode 0700 and the file is 0600: a trace
+        holds every value of the run. Secret-named parameters (see `parameters`) are redacted
+        at any depth, and their values scrubbed from all text, as in execution history.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # not ours to narrow, or not a POSIX filesystem
+            os.chmod(directory, 0o700)
+        text = dump_json(self.redacted())
         stamp = self.start_time.strftime("%Y%m%d-%H%M%S")
         base = f"workflow-trace-{safe_file_part(self.workflow_name)}-{stamp}"
         return _write_new_file(directory, base, text)
@@ -173,7 +196,7 @@ def _write_new_file(directory: Path, base: str, text: str) -> Path:
     while True:
         path = directory / (f"{base}.json" if suffix == 1 else f"{base}-{suffix}.json")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             suffix += 1
             continue

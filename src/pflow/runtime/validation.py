@@ -18,7 +18,14 @@ from pflow.nodes.spec import NodeSpec
 from pflow.registry import Registry
 from pflow.runtime.inputs import name_problem
 from pflow.runtime.ir_schema import validate_ir_schema
-from pflow.runtime.templates import Template, has_templates, iter_templates, parse_source
+from pflow.runtime.templates import (
+    Template,
+    has_templates,
+    iter_strings,
+    iter_templates,
+    parse_source,
+    unterminated_templates,
+)
 
 # Root keys every run may reference without declaring them: piped data.
 RUNTIME_ROOT_KEYS = frozenset({"stdin"})
@@ -47,7 +54,20 @@ def validate_workflow(
     param_warnings = _check_node_params(ir, specs)
     lenient = not params_known and not ir.get("inputs")
     _check_templates(ir, specs, set(initial_params or {}), lenient)
-    return param_warnings + _unused_inputs(ir) + _unreachable_nodes(ir)
+    return param_warnings + _unterminated(ir) + _unused_inputs(ir) + _unreachable_nodes(ir)
+
+
+def _unterminated(ir: dict[str, Any]) -> list[str]:
+    """A warning for each `${name` that never closes: it runs as literal text."""
+    found: list[str] = []
+    for index, node in enumerate(ir["nodes"]):
+        for where, text in iter_strings(node.get("params") or {}):
+            found.extend(
+                f"Node '{node['id']}', param '{where.lstrip('/')}': '{fragment}' has no "
+                f"closing '}}', so it is used as literal text (at /nodes/{index}/params{where})"
+                for fragment in unterminated_templates(text)
+            )
+    return found
 
 
 def effective_edges(ir: dict[str, Any]) -> list[dict[str, Any]]:
@@ -190,21 +210,31 @@ def _check_templates(
     roots = set(ir.get("inputs") or {}) | params | RUNTIME_ROOT_KEYS
     namespaced = ir.get("enable_namespacing", True)
     written = {o for s in specs.values() for o in s.output_names()}
-    problems: list[PflowError] = []
+    # Problems by their message: a template repeated a million times is one problem, counted.
+    problems: dict[str, PflowError] = {}
+    counts: dict[str, int] = {}
     for index, node in enumerate(ir["nodes"]):
+        checked: dict[tuple[str, str], str | None] = {}  # (pointer, template) -> message
         for where, template in iter_templates(node.get("params") or {}):
+            key = (where, template.text)
+            if key in checked:
+                seen = checked[key]
+                if seen is not None:
+                    counts[seen] += 1
+                continue
+            checked[key] = None
             problem = _template_problem(template, specs, roots, written, namespaced)
             if problem and not (lenient and template.base not in specs):
-                problems.append(
-                    TemplateProblem(
-                        f"Node '{node['id']}', param '{where.lstrip('/')}': {template.text} "
-                        f"{problem[0]}",
-                        hint=problem[1],
-                        node_id=node["id"],
-                        node_type=node["type"],
-                        pointer=f"/nodes/{index}/params{where}",
-                    )
+                found = TemplateProblem(
+                    f"Node '{node['id']}', param '{where.lstrip('/')}': {template.text} "
+                    f"{problem[0]}",
+                    hint=problem[1],
+                    node_id=node["id"],
+                    node_type=node["type"],
+                    pointer=f"/nodes/{index}/params{where}",
                 )
+                checked[key] = found.message
+                _count(problems, counts, found)
     for name, decl in (ir.get("outputs") or {}).items():
         source = decl.get("source")
         if not source:
@@ -217,15 +247,23 @@ def _check_templates(
         )
         lenient_skip = lenient and source_template and source_template.base not in specs
         if problem and not lenient_skip:
-            problems.append(
-                TemplateProblem(
-                    f"Output '{name}': source {source!r} {problem[0]}",
-                    hint=problem[1],
-                    pointer=f"/outputs/{_escape(name)}/source",
-                )
+            found = TemplateProblem(
+                f"Output '{name}': source {source!r} {problem[0]}",
+                hint=problem[1],
+                pointer=f"/outputs/{_escape(name)}/source",
             )
+            _count(problems, counts, found)
     if problems:
-        raise TemplateValidationError(problems)
+        raise TemplateValidationError(list(problems.values()), [counts[m] for m in problems])
+
+
+def _count(problems: dict[str, PflowError], counts: dict[str, int], found: PflowError) -> None:
+    """Add `found`, or count it again when the same message was already found."""
+    if found.message in problems:
+        counts[found.message] += 1
+    else:
+        problems[found.message] = found
+        counts[found.message] = 1
 
 
 class TemplateProblem(PflowError):
