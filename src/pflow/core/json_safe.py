@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -86,6 +87,7 @@ def too_deep(value: Any, limit: int = MAX_NESTING) -> str | None:
 
 def loads_json(text: str, *, limit: int = MAX_NESTING, **options: Any) -> Any:
     """`json.loads` that raises NestingError (a ValueError) for too deeply nested text."""
+    options.setdefault("parse_int", _parse_int)
     try:
         data = json.loads(text, **options)
     except RecursionError:
@@ -94,6 +96,14 @@ def loads_json(text: str, *, limit: int = MAX_NESTING, **options: Any) -> Any:
     if pointer is not None:
         raise NestingError(pointer)
     return data
+
+
+def _parse_int(digits: str) -> int:
+    """int(), with a clear error for numbers longer than Python converts (4300 digits)."""
+    limit = sys.get_int_max_str_digits()
+    if limit and len(digits.lstrip("-")) > limit:
+        raise ValueError(f"a number has {len(digits.lstrip('-'))} digits; at most {limit} are read")
+    return int(digits)
 
 
 def json_pointer(parts: Any) -> str:

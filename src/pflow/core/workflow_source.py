@@ -109,6 +109,10 @@ def load_workflow_file(path: Path) -> dict[str, Any]:
             hint="Fix the JSON syntax and try again",
             path=str(path),
         ) from None
+    except ValueError as exc:  # valid syntax pflow will not read: a 5,000-digit number
+        raise WorkflowSyntaxError(
+            f"Invalid JSON: {exc}", hint="Fix the value and try again", path=str(path)
+        ) from None
     if not isinstance(data, dict):
         raise InvalidWorkflowError(
             f"A workflow must be a JSON object, but the file holds a JSON {_kind(data)}",
