@@ -124,6 +124,35 @@ def golden_mutants(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The slow fuzz run of `pflow run` (tests/reliability/README.md); args go to pytest.
+
+    PFLOW_FUZZ_EXAMPLES=N sets the workflows per source (default 700; 20 for a smoke run).
+    The figures are printed at the end and kept with every failing case under .nox/fuzz/tmp/.
+    """
+    _install(session)
+    summary = Path(session.create_tmp()).resolve() / "fuzz-summary"
+    shutil.rmtree(summary, ignore_errors=True)
+    env = {"PFLOW_FUZZ": "1", "PFLOW_FUZZ_SUMMARY": str(summary)}
+    try:
+        session.run(
+            "pytest",
+            "tests/reliability/test_fuzz.py",
+            "-m",
+            "slow",
+            "-n",
+            "auto",
+            "-p",
+            "no:cacheprovider",
+            *session.posargs,
+            env=env,
+        )
+    finally:
+        if summary.is_dir():
+            session.run("python", "tests/reliability/test_fuzz.py", str(summary))
+
+
+@nox.session
 def schemas(session: nox.Session) -> None:
     """Schemas are valid 2020-12 schemas; fixtures, examples and saved files validate."""
     session.install(".[dev]")
