@@ -117,7 +117,7 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    """The command's exit code; every way out of click ends here, none as a traceback."""
+    """The command's exit code (StdoutUnwritable is left to `run`, which also flushes)."""
     try:
         code: Any = cli.main(args=argv, prog_name="pflow", standalone_mode=False)
     except click.exceptions.Abort as exc:  # click wraps Ctrl-C (and Terminated) in Abort
@@ -129,8 +129,6 @@ def _main(argv: list[str] | None) -> int:
         code = exc.exit_code
     except BrokenPipeError:
         code = ExitCode.BROKEN_PIPE
-    except StdoutUnwritable as exc:
-        code = exc.report()
     return int(code or 0)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from pflow.cli.exit_codes import ExitCode
-from pflow.cli.output import echo_stdout as echo_stdout  # re-exported for the commands
 from pflow.core.exceptions import PflowError, interruption
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import click
 
 from pflow.cli.app import COMMAND_NAMES
-from pflow.cli.errors import echo_stdout, error_document, exit_code_for, report_error, warn
+from pflow.cli.errors import error_document, exit_code_for, report_error, warn
 from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
+from pflow.cli.output import echo_stdout
 from pflow.cli.render import (
     dump_document,
     format_value,

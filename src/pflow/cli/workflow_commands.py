@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from pflow.cli.errors import echo_stdout, report_error
+from pflow.cli.errors import report_error
 from pflow.cli.exit_codes import ExitCode
+from pflow.cli.output import echo_stdout
 from pflow.cli.render import dump_document
 from pflow.core.exceptions import PflowError
 from pflow.core.workflow_manager import WorkflowManager

@@ -70,28 +70,54 @@ def too_deep(value: Any, limit: int = MAX_NESTING) -> str | None:
 
     The top-level array or object is depth 1. Iterative, so any depth can be checked.
     """
-    stack: list[tuple[Any, int, tuple[str, ...]]] = [(value, 0, ())]
+    return _deep_path(value, limit) if _depth_exceeds(value, limit) else None
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether an array or object sits deeper than `limit`: one cheap pass, no paths kept."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        current, depth, path = stack.pop()
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list | tuple):
+            children = current
+        else:
+            continue
+        if depth == limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _deep_path(value: Any, limit: int) -> str:
+    """The pointer of the first array or object deeper than `limit` (there is one)."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while True:
+        current, path = stack.pop()
         if isinstance(current, dict):
             children: Any = current.items()
         elif isinstance(current, list | tuple):
             children = enumerate(current)
         else:
             continue
-        if depth == limit:
+        if len(path) == limit:
             return json_pointer(path)
-        stack.extend((child, depth + 1, (*path, str(key))) for key, child in children)
-    return None
+        stack.extend((child, (*path, str(key))) for key, child in children)
 
 
 def loads_json(text: str, *, limit: int = MAX_NESTING, **options: Any) -> Any:
     """`json.loads` that raises NestingError (a ValueError) for too deeply nested text."""
-    options.setdefault("parse_int", _parse_int)
     try:
         data = json.loads(text, **options)
     except RecursionError:
         raise NestingError(None) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # a number longer than Python converts: parse again to say so
+        if "parse_int" in options:
+            raise
+        return loads_json(text, limit=limit, parse_int=_parse_int, **options)
     pointer = too_deep(data, limit)
     if pointer is not None:
         raise NestingError(pointer)
@@ -100,10 +126,11 @@ def loads_json(text: str, *, limit: int = MAX_NESTING, **options: Any) -> Any:
 
 def _parse_int(digits: str) -> int:
     """int(), with a clear error for numbers longer than Python converts (4300 digits)."""
-    limit = sys.get_int_max_str_digits()
-    if limit and len(digits.lstrip("-")) > limit:
-        raise ValueError(f"a number has {len(digits.lstrip('-'))} digits; at most {limit} are read")
-    return int(digits)
+    try:
+        return int(digits)
+    except ValueError:
+        size, limit = len(digits.lstrip("-")), sys.get_int_max_str_digits()
+        raise ValueError(f"a number has {size} digits; at most {limit} are read") from None
 
 
 def json_pointer(parts: Any) -> str:

@@ -214,26 +214,25 @@ def _check_templates(
     problems: dict[str, PflowError] = {}
     counts: dict[str, int] = {}
     for index, node in enumerate(ir["nodes"]):
-        checked: dict[tuple[str, str], str | None] = {}  # (pointer, template) -> message
+        checked: dict[tuple[str, str], PflowError | None] = {}  # each (pointer, template) once
         for where, template in iter_templates(node.get("params") or {}):
             key = (where, template.text)
-            if key in checked:
-                seen = checked[key]
-                if seen is not None:
-                    counts[seen] += 1
-                continue
-            checked[key] = None
-            problem = _template_problem(template, specs, roots, written, namespaced)
-            if problem and not (lenient and template.base not in specs):
-                found = TemplateProblem(
-                    f"Node '{node['id']}', param '{where.lstrip('/')}': {template.text} "
-                    f"{problem[0]}",
-                    hint=problem[1],
-                    node_id=node["id"],
-                    node_type=node["type"],
-                    pointer=f"/nodes/{index}/params{where}",
+            if key not in checked:
+                problem = _template_problem(template, specs, roots, written, namespaced)
+                checked[key] = (
+                    TemplateProblem(
+                        f"Node '{node['id']}', param '{where.lstrip('/')}': {template.text} "
+                        f"{problem[0]}",
+                        hint=problem[1],
+                        node_id=node["id"],
+                        node_type=node["type"],
+                        pointer=f"/nodes/{index}/params{where}",
+                    )
+                    if problem and not (lenient and template.base not in specs)
+                    else None
                 )
-                checked[key] = found.message
+            found = checked[key]
+            if found is not None:
                 _count(problems, counts, found)
     for name, decl in (ir.get("outputs") or {}).items():
         source = decl.get("source")
