@@ -16,7 +16,7 @@ import pytest
 from filelock import FileLock
 
 from pflow.core import workflow_manager as wm_module
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 WARNING = "Warning: the run was not recorded: "
 SAVED_SCHEMA = "saved-workflow.schema.json"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from pflow.core.workflow_executor_service import ExecutionResult
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 RESULT_SCHEMA = "execution-result.schema.json"
 

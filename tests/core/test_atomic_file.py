@@ -1,4 +1,4 @@
-"""Tests for pflow.core.atomic_file."""
+"""Tests for pflow.foundation.atomic_file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pflow.core.atomic_file import dump_json, write_text_atomic
+from pflow.foundation.atomic_file import dump_json, write_text_atomic
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import pytest
 import pflow.core
 
 CORE_DIR = Path(pflow.core.__file__).parent
+FOUNDATION_DIR = CORE_DIR.parent / "foundation"
 MINE = [
     "__init__",
-    "paths",
-    "atomic_file",
     "workflow_manager",
     "pricing",
     "metrics",
@@ -42,17 +41,26 @@ def test_no_heavy_or_upward_module_level_imports():
         assert not any(m.startswith("pflow.cli") for m in imports), name
 
 
+def test_foundation_imports_nothing_heavy_and_nothing_else_of_pflow():
+    for path in sorted(FOUNDATION_DIR.glob("*.py")):
+        imports = _module_level_imports(path)
+        assert not {m.split(".")[0] for m in imports} & HEAVY, path.name
+        others = {m for m in imports if m.startswith("pflow") and m != "pflow"}
+        assert all(m.startswith("pflow.foundation") for m in others), path.name
+
+
 def test_importing_exceptions_stays_cheap():
     code = (
         "import sys, pflow.core.exceptions\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith('pflow.core.') "
+        "loaded = sorted(m for m in sys.modules if m.startswith(('pflow.core.', 'pflow.found')) "
         "or m.split('.')[0] in {'filelock', 'jsonschema', 'click'})\n"
         "print(','.join(loaded))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "pflow.core.exceptions"
+    loaded = "pflow.core.exceptions,pflow.foundation,pflow.foundation.exceptions"
+    assert result.stdout.strip() == loaded
 
 
 def test_unknown_attribute_raises():

@@ -1,4 +1,4 @@
-"""Tests for pflow.core.paths."""
+"""Tests for pflow.foundation.paths."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pflow.core import paths
+from pflow.foundation import paths
 
 
 def test_pflow_home_uses_env_and_does_not_create(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

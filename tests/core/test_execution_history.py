@@ -10,12 +10,6 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import (
-    NodeExecutionError,
-    SchemaValidationError,
-    TemplateValidationError,
-    WorkflowFailedError,
-)
 from pflow.core.execution_history import (
     MAX_ERRORS,
     MAX_VALUE_CHARS,
@@ -25,7 +19,13 @@ from pflow.core.execution_history import (
 )
 from pflow.core.run_errors import exception_error, failure_error
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.runtime.ir_schema import document_errors, load_schema
+from pflow.foundation.exceptions import (
+    NodeExecutionError,
+    SchemaValidationError,
+    TemplateValidationError,
+    WorkflowFailedError,
+)
+from pflow.foundation.schemas import document_errors, load_schema
 from pflow.runtime.redaction import secret_key_pattern
 
 SAVED_SCHEMA = "saved-workflow.schema.json"

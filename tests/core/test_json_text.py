@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pflow.core.exceptions import PflowError, TemplateValidationError
-from pflow.core.json_safe import MAX_NESTING, NestingError, dumps_utf8, loads_json, too_deep
+from pflow.foundation.exceptions import PflowError, TemplateValidationError
+from pflow.foundation.json_safe import MAX_NESTING, NestingError, dumps_utf8, loads_json, too_deep
 
 
 @pytest.mark.parametrize("text", ["\ud800", "a\udc80b", "\udfff\ud800", "é ✓ 😀"])

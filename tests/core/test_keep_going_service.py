@@ -22,9 +22,7 @@ from service_support import assert_schema_valid, comparable, shell, workflow
 
 import pflow.core.workflow_executor_service as service_module
 from pflow.core import run_errors
-from pflow.core.exceptions import NodeParamError, WorkflowFailedError
 from pflow.core.execution_history import MAX_ERRORS
-from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.run_errors import keep_going_failure
@@ -34,7 +32,9 @@ from pflow.core.workflow_executor_service import (
     WorkflowInterrupted,
 )
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.exceptions import NodeParamError, WorkflowFailedError
+from pflow.foundation.json_safe import to_json_safe
+from pflow.foundation.schemas import document_errors
 
 SAVED_SCHEMA = "saved-workflow.schema.json"
 

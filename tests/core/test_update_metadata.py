@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from pflow.core import workflow_manager as wm_module
-from pflow.core.exceptions import (
+from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation.exceptions import (
     ParameterError,
     WorkflowNotFoundError,
     WorkflowStorageError,
 )
-from pflow.core.workflow_manager import WorkflowManager
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 SAVED_AT = "2025-01-02T03:04:05.000006+00:00"
 UPDATED_AT = "2025-02-03T04:05:06.000007+00:00"

@@ -22,16 +22,6 @@ import pytest
 from service_support import RESULT_SCHEMA, assert_schema_valid, comparable, shell, workflow
 
 import pflow.core.workflow_executor_service as service_module
-from pflow.core.exceptions import (
-    CompilationError,
-    NodeExecutionError,
-    NodeParamError,
-    SchemaValidationError,
-    TemplateResolutionError,
-    TemplateValidationError,
-    WorkflowStorageError,
-)
-from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.run_errors import exception_error, is_fixable
@@ -41,8 +31,18 @@ from pflow.core.workflow_executor_service import (
     WorkflowInterrupted,
 )
 from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation.exceptions import (
+    CompilationError,
+    NodeExecutionError,
+    NodeParamError,
+    SchemaValidationError,
+    TemplateResolutionError,
+    TemplateValidationError,
+    WorkflowStorageError,
+)
+from pflow.foundation.json_safe import to_json_safe
+from pflow.foundation.schemas import document_errors
 from pflow.registry import Registry
-from pflow.runtime.ir_schema import document_errors
 from pflow.runtime.trace import WorkflowTraceCollector
 
 ERROR_KEYS = {

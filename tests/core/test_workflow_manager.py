@@ -14,14 +14,14 @@ from filelock import FileLock
 
 from pflow.core import WorkflowManager as LazyWorkflowManager
 from pflow.core import workflow_manager as wm_module
-from pflow.core.exceptions import (
+from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation.exceptions import (
     InvalidWorkflowError,
     ParameterError,
     WorkflowExistsError,
     WorkflowNotFoundError,
     WorkflowStorageError,
 )
-from pflow.core.workflow_manager import WorkflowManager
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
 FIXED_NOW = "2025-01-02T03:04:05.000006+00:00"

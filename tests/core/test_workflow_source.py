@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pflow.core.exceptions import InvalidWorkflowError, WorkflowNotFoundError
 from pflow.core.workflow_source import load_workflow_file, resolve_workflow
+from pflow.foundation.exceptions import InvalidWorkflowError, WorkflowNotFoundError
 
 
 def test_a_fifo_is_refused_without_opening_it(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness import Case, RunResult
 
-from pflow.runtime.ir_schema import load_schema, schema_validator
+from pflow.foundation.schemas import load_schema, schema_validator
 
 CLI_SCHEMA = "cli-output.schema.json"
 

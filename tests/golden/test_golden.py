@@ -14,7 +14,7 @@ from harness import SNAPSHOTS_DIR, Case, Ports, RunResult, case_ids, load_case, 
 from normalize import NormContext, normalize
 from review import clear_pending, is_pending, write_pending
 
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 _ANSI = re.compile(rb"\x1b\[")
 

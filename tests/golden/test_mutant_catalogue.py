@@ -26,7 +26,7 @@ from review import GONE, NEW, accept, clear_pending, main, pending, write_pendin
 REPO = Path(__file__).resolve().parents[2]
 MUTANTS = DEFAULT_INDEX.parent
 INDEX = parse_index(DEFAULT_INDEX.read_text(encoding="utf-8"), MUTANTS)
-LAYERS = ("cli", "core", "runtime", "nodes")
+LAYERS = ("cli", "core", "runtime", "nodes", "foundation")
 
 
 def _changed_lines(patch: Path) -> tuple[list[str], list[str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.file.copy import CopyFileNode
 from pflow.registry.catalog import COPY_FILE
 

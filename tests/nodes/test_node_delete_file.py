@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.file.delete import DeleteFileNode
 from pflow.registry.catalog import DELETE_FILE
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.echo import EchoNode
 from pflow.registry.catalog import ECHO
 

@@ -13,7 +13,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.http import HttpNode, query_value
 from pflow.registry.catalog import HTTP
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeExecutionError, NodeParamError
+from pflow.foundation.exceptions import NodeExecutionError, NodeParamError
 from pflow.nodes.llm import LLMNode, parse_response
 from pflow.registry.catalog import LLM
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.file.move import MoveFileNode
 from pflow.registry.catalog import MOVE_FILE
 

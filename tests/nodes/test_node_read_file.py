@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.file.paths import absolute_path, os_error_message
 from pflow.nodes.file.read import ReadFileNode
 from pflow.registry.catalog import READ_FILE

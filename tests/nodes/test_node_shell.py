@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeExecutionError, NodeParamError
+from pflow.foundation.exceptions import NodeExecutionError, NodeParamError
 from pflow.nodes.base import json_text
 from pflow.nodes.shell import ShellNode
 from pflow.registry.catalog import SHELL

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.file.write import WriteFileNode
 from pflow.registry.catalog import WRITE_FILE
 

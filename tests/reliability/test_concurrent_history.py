@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 NAME = "hello"
 IR: dict[str, Any] = {

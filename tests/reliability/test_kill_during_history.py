@@ -33,7 +33,7 @@ import pytest
 from filelock import FileLock
 
 from pflow.core.workflow_manager import WorkflowManager
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 NAME = "hello"
 IR: dict[str, Any] = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import (
+from pflow.foundation.exceptions import (
     CompilationError,
     NodeExecutionError,
     NodeParamError,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import InvalidWorkflowError, ParameterError
+from pflow.foundation.exceptions import InvalidWorkflowError, ParameterError
 from pflow.runtime.inputs import (
     check_type,
     coerce_value,

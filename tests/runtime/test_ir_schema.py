@@ -8,14 +8,9 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import InvalidWorkflowError, SchemaValidationError
-from pflow.runtime.ir_schema import (
-    IR_SCHEMA,
-    json_pointer,
-    load_schema,
-    schema_dir,
-    validate_ir_schema,
-)
+from pflow.foundation.exceptions import InvalidWorkflowError, SchemaValidationError
+from pflow.foundation.schemas import IR_SCHEMA, load_schema, schema_dir
+from pflow.runtime.ir_schema import json_pointer, validate_ir_schema
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "schemas" / "workflow-ir"

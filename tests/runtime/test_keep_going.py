@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeParamError, PflowError, TemplateResolutionError
+from pflow.foundation.exceptions import NodeParamError, PflowError, TemplateResolutionError
 from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.flow import NodeFailure, WorkflowFlow

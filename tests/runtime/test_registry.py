@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import pflow.registry as registry_module
-from pflow.core.exceptions import CompilationError
+from pflow.foundation.exceptions import CompilationError
 from pflow.nodes.spec import NodeSpec, OutputSpec
 from pflow.registry import ENTRY_POINT_GROUP, Registry, include_test_nodes
 from pflow.registry.catalog import BUILTIN_SPECS

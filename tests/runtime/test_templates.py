@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import NodeExecutionError, TemplateResolutionError
+from pflow.foundation.exceptions import NodeExecutionError, TemplateResolutionError
 from pflow.runtime.templates import (
     Template,
     find_templates,

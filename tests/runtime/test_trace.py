@@ -36,7 +36,11 @@ def test_runtime_layer_imports_only_ground_modules_from_core():
         elif isinstance(node, ast.Import):
             imported.extend(alias.name for alias in node.names)
     pflow_imports = [m for m in imported if m.startswith("pflow")]
-    ground = {"pflow.core.exceptions", "pflow.core.atomic_file", "pflow.core.json_safe"}
+    ground = {
+        "pflow.foundation.exceptions",
+        "pflow.foundation.atomic_file",
+        "pflow.foundation.json_safe",
+    }
     assert all(m in ground or m.startswith("pflow.runtime.") for m in pflow_imports)
     assert "click" not in imported
 

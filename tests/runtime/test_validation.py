@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pflow.core.exceptions import (
+from pflow.foundation.exceptions import (
     CompilationError,
     SchemaValidationError,
     TemplateValidationError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pflow.runtime.ir_schema import document_errors, load_schema, schema_validator
+from pflow.foundation.schemas import document_errors, load_schema, schema_validator
 
 FIXTURES = Path(__file__).resolve().parent / "cli-output"
 SCHEMA = "cli-output.schema.json"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.schemas import document_errors
 
 FIXTURES = Path(__file__).resolve().parent
 SCHEMAS = FIXTURES.parents[1] / "schemas"

@@ -15,7 +15,7 @@ import click
 from pflow import __version__
 from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
 from pflow.cli.output import StdoutUnwritable, flush_or_silence, prepare_streams
-from pflow.core.exceptions import Terminated, interruption
+from pflow.foundation.exceptions import Terminated, interruption
 
 # Options of `run` that take a value: the router must skip the value when it looks for the
 # first positional word (so `pflow -o workflow x.json` runs x.json).

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pflow.cli.exit_codes import ExitCode
-from pflow.core.exceptions import PflowError, interruption
+from pflow.foundation.exceptions import PflowError, interruption
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -19,11 +19,8 @@ from pflow.cli.render import (
     text_result,
 )
 from pflow.cli.stdin import read_stdin, workflow_uses_stdin
-from pflow.core.exceptions import ParameterError, WorkflowNotFoundError
-from pflow.core.json_safe import dumps_utf8, to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
-from pflow.core.paths import debug_dir
 from pflow.core.run_errors import error_action_failure, exception_error, keep_going_failure
 from pflow.core.workflow_executor_service import WorkflowExecutorService, WorkflowInterrupted
 from pflow.core.workflow_manager import WorkflowManager
@@ -34,6 +31,9 @@ from pflow.core.workflow_source import (
     saved_names,
     similar_names,
 )
+from pflow.foundation.exceptions import ParameterError, WorkflowNotFoundError
+from pflow.foundation.json_safe import dumps_utf8, to_json_safe
+from pflow.foundation.paths import debug_dir
 from pflow.runtime.inputs import prepare_inputs
 from pflow.runtime.ir_schema import validate_ir_schema
 from pflow.runtime.redaction import redact

@@ -10,7 +10,7 @@ from pflow.cli.errors import report_error
 from pflow.cli.exit_codes import ExitCode
 from pflow.cli.output import echo_stdout
 from pflow.cli.render import dump_document
-from pflow.core.exceptions import PflowError
+from pflow.foundation.exceptions import PflowError
 from pflow.nodes.spec import NodeSpec
 from pflow.registry import Registry
 

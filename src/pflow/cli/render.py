@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pflow.core.json_safe import dumps_utf8
+from pflow.foundation.json_safe import dumps_utf8
 from pflow.runtime.templates import lookup, parse_source
 
 # Keys tried, in order, when a workflow declares no outputs and no --output-key is given.

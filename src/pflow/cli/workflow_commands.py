@@ -13,9 +13,9 @@ from pflow.cli.errors import report_error
 from pflow.cli.exit_codes import ExitCode
 from pflow.cli.output import echo_stdout
 from pflow.cli.render import dump_document
-from pflow.core.exceptions import PflowError
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.core.workflow_source import load_workflow_file
+from pflow.foundation.exceptions import PflowError
 from pflow.registry import Registry
 from pflow.runtime.inputs import is_required
 from pflow.runtime.ir_schema import validate_ir_schema

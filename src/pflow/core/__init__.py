@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OutputController", "WorkflowManager"]
 
-# Re-exports are resolved on first access so `import pflow.core.exceptions` stays cheap.
+# Re-exports are resolved on first access so `import pflow.foundation.exceptions` stays cheap.
 _LAZY_EXPORTS = {
     "OutputController": "pflow.core.output_controller",
     "WorkflowManager": "pflow.core.workflow_manager",

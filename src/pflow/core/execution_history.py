@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pflow.core.json_safe import to_json_safe
+from pflow.foundation.json_safe import to_json_safe
 from pflow.runtime.redaction import REDACTED, redact, scrub_all, secret_values
 
 __all__ = ["REDACTED", "history_updates", "redact_params"]

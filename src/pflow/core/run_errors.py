@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pflow.core.exceptions import (
+from pflow.foundation.exceptions import (
     InvalidWorkflowError,
     NodeParamError,
     PflowError,

@@ -11,9 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pflow.core.exceptions import PflowError, interruption
 from pflow.core.execution_history import history_updates
-from pflow.core.json_safe import to_json_safe
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
 from pflow.core.run_errors import (
@@ -24,6 +22,8 @@ from pflow.core.run_errors import (
 )
 from pflow.core.run_errors import is_fixable as is_fixable  # documented here before it moved
 from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation.exceptions import PflowError, interruption
+from pflow.foundation.json_safe import to_json_safe
 from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.flow import WorkflowFlow

@@ -12,17 +12,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pflow.core import paths
-from pflow.core.atomic_file import dump_json, write_text_atomic
-from pflow.core.exceptions import (
+from pflow.foundation import paths
+from pflow.foundation.atomic_file import dump_json, write_text_atomic
+from pflow.foundation.exceptions import (
     ParameterError,
     SchemaValidationError,
     WorkflowExistsError,
     WorkflowNotFoundError,
     WorkflowStorageError,
 )
-from pflow.core.json_safe import MAX_NESTING, loads_json
-from pflow.runtime.ir_schema import document_errors
+from pflow.foundation.json_safe import MAX_NESTING, loads_json
+from pflow.foundation.schemas import document_errors
 
 WRAPPER_VERSION = "1.0.0"
 MAX_NAME_LENGTH = 50

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pflow.core.exceptions import (
+from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation.exceptions import (
     InvalidWorkflowError,
     WorkflowNotFoundError,
     WorkflowSyntaxError,
 )
-from pflow.core.json_safe import NestingError, loads_json
-from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation.json_safe import NestingError, loads_json
 from pflow.runtime.ir_schema import nesting_error
 
 

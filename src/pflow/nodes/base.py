@@ -9,7 +9,7 @@ from typing import Any
 
 from pocketflow import Node
 
-from pflow.core.exceptions import NodeParamError
+from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.spec import NodeSpec
 
 # Python types accepted for each declared parameter type. bool is excluded from numbers on

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from pflow.core.exceptions import NodeExecutionError, PflowError
-from pflow.core.json_safe import loads_json
+from pflow.foundation.exceptions import NodeExecutionError, PflowError
+from pflow.foundation.json_safe import loads_json
 from pflow.nodes.base import PflowNode, json_text
 
 logger = logging.getLogger(__name__)

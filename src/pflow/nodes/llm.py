@@ -8,8 +8,8 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from pflow.core.exceptions import NodeExecutionError, PflowError
-from pflow.core.json_safe import loads_json
+from pflow.foundation.exceptions import NodeExecutionError, PflowError
+from pflow.foundation.json_safe import loads_json
 from pflow.nodes.base import PflowNode
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from pflow.core.exceptions import NodeExecutionError
+from pflow.foundation.exceptions import NodeExecutionError
 from pflow.nodes.base import PflowNode, json_text
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import importlib
 import os
 from importlib.metadata import entry_points
 
-from pflow.core.exceptions import CompilationError
+from pflow.foundation.exceptions import CompilationError
 from pflow.nodes.base import PflowNode
 from pflow.nodes.spec import NodeSpec
 from pflow.registry.catalog import BUILTIN_SPECS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pflow.core.exceptions import CompilationError, WorkflowSyntaxError
+from pflow.foundation.exceptions import CompilationError, WorkflowSyntaxError
 from pflow.registry import Registry
 from pflow.runtime.flow import WorkflowFlow
 from pflow.runtime.node_runner import NodeMetrics, NodeRunner

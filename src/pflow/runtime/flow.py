@@ -8,7 +8,7 @@ from typing import Any
 
 from pocketflow import Flow
 
-from pflow.core.exceptions import PflowError
+from pflow.foundation.exceptions import PflowError
 from pflow.runtime.node_runner import NodeRunner, notify_progress
 from pflow.runtime.outputs import resolve_declared_outputs
 

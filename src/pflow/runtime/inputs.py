@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pflow.core.exceptions import ParameterError
-from pflow.core.json_safe import loads_json
+from pflow.foundation.exceptions import ParameterError
+from pflow.foundation.json_safe import loads_json
 from pflow.runtime.redaction import REDACTED, is_secret_name
 
 _FORBIDDEN = {

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pocketflow import BaseNode
 
-from pflow.core.exceptions import NodeExecutionError, PflowError
+from pflow.foundation.exceptions import NodeExecutionError, PflowError
 from pflow.nodes.base import PflowNode
 from pflow.runtime.templates import has_templates, resolve_params
 from pflow.runtime.trace import WorkflowTraceCollector

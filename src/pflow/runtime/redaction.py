@@ -14,7 +14,7 @@ import re
 from functools import cache
 from typing import Any
 
-from pflow.runtime.ir_schema import load_schema
+from pflow.foundation.schemas import load_schema
 
 REDACTED = "<redacted>"
 MIN_SCRUBBED_CHARS = 4

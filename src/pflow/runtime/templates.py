@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pflow.core.exceptions import TemplateResolutionError
+from pflow.foundation.exceptions import TemplateResolutionError
 
 _SEGMENT = r"[A-Za-z_][A-Za-z0-9_-]*(?:\[\d+\])*"
 _PATH = rf"{_SEGMENT}(?:\.{_SEGMENT})*"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pflow.core.atomic_file import dump_json
+from pflow.foundation.atomic_file import dump_json
 from pflow.runtime.redaction import redact, scrub_all, secret_values
 
 TRACE_FORMAT_VERSION = "1.0"

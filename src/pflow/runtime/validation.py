@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from pflow.core.exceptions import (
+from pflow.foundation.exceptions import (
     CompilationError,
     PflowError,
     SchemaValidationError,

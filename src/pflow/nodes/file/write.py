@@ -9,7 +9,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
-from pflow.core.atomic_file import write_bytes_atomic
+from pflow.foundation.atomic_file import write_bytes_atomic
 from pflow.nodes.base import PflowNode
 from pflow.nodes.file.paths import encoding_param, os_error_message, path_param
 

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pflow.core.json_safe import dumps_utf8
+from pflow.foundation.json_safe import dumps_utf8
 
 
 def dump_json(data: Any) -> str:
@@ -61,7 +61,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
     `path`, and the directory is fsynced. On any failure the temp file is removed and the
     exception re-raised, leaving an existing `path` untouched. The new file keeps the mode of
     the file it replaces (or gets 0o666 minus the umask). This module imports only
-    pflow.core.json_safe, so every layer may use it.
+    pflow.foundation.json_safe, so every layer may use it.
     """
     path = Path(path)
     directory = path.parent
