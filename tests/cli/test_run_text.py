@@ -351,7 +351,7 @@ def broken_stdin_reader(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("pflow.cli.main.read_stdin", boom)
+    monkeypatch.setattr("pflow.core.run_pipeline.read_stdin", boom)
 
 
 def test_unexpected_exception_is_reported_without_traceback(broken_stdin_reader, flows, invoke):

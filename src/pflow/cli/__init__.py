@@ -1,5 +1,5 @@
 """Command-line interface: the only package that imports click.
 
-The program's entry point is `pflow.cli.app:run`; `pflow.cli.main` is the `run` command and
-its execution logic.
+The program's entry point is `pflow.cli.app:run`; `pflow.cli.run` is the `run` command,
+which parses the command line and renders what `pflow.core.run_pipeline` did.
 """

@@ -9,10 +9,9 @@ import click
 from pflow.cli.errors import report_error
 from pflow.cli.exit_codes import ExitCode
 from pflow.cli.output import echo_stdout
-from pflow.cli.render import dump_document
+from pflow.core.node_types import NodeSpec, Registry
+from pflow.core.results import dump_document
 from pflow.foundation.exceptions import PflowError
-from pflow.nodes.spec import NodeSpec
-from pflow.registry import Registry
 
 
 @click.group(name="registry")

@@ -12,14 +12,11 @@ import click
 from pflow.cli.errors import report_error
 from pflow.cli.exit_codes import ExitCode
 from pflow.cli.output import echo_stdout
-from pflow.cli.render import dump_document
-from pflow.core.workflow_manager import WorkflowManager
+from pflow.cli.state import workflow_manager
+from pflow.core.results import dump_document
+from pflow.core.workflow_checks import check_before_save, is_required, validate_ir_schema
 from pflow.core.workflow_source import load_workflow_file
 from pflow.foundation.exceptions import PflowError
-from pflow.registry import Registry
-from pflow.runtime.inputs import is_required
-from pflow.runtime.ir_schema import validate_ir_schema
-from pflow.runtime.validation import validate_workflow
 
 
 @click.group(name="workflow")
@@ -41,7 +38,7 @@ def workflow_list(as_json: bool) -> int:
 
     Example: pflow workflow list --json
     """
-    manager = WorkflowManager()
+    manager = workflow_manager()
     workflows = manager.list_all()
     for problem in manager.problems:
         click.echo(f"Warning: {problem}", err=True)
@@ -65,7 +62,7 @@ def workflow_describe(name: str) -> int:
     Example: pflow workflow describe my-flow
     """
     try:
-        wrapper = WorkflowManager().load(name)
+        wrapper = workflow_manager().load(name)
         validate_ir_schema(wrapper["ir"])  # the description reads inputs and outputs
     except PflowError as exc:
         return report_error(exc)
@@ -85,8 +82,8 @@ def workflow_save(file: Path, name: str, description: str | None, force: bool) -
     """
     try:
         ir = load_workflow_file(file)
-        validate_workflow(ir, Registry(), params_known=False)
-        path = WorkflowManager().save(name, ir, description, force=force)
+        check_before_save(ir)
+        path = workflow_manager().save(name, ir, description, force=force)
     except PflowError as exc:
         return report_error(exc)
     click.echo(f"Saved workflow '{name}' to {path}", err=True)
@@ -101,7 +98,7 @@ def workflow_delete(name: str, yes: bool) -> int:
 
     Example: pflow workflow delete my-flow --yes
     """
-    manager = WorkflowManager()
+    manager = workflow_manager()
     try:
         # Only existence matters: a corrupt saved file can be deleted too.
         if not yes and manager.exists(name):
