@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from filelock import FileLock
 
-from pflow.core import workflow_manager as wm_module
+from pflow.cli import state as cli_state
+from pflow.core.workflow_manager import WorkflowManager
 from pflow.foundation.schemas import document_errors
 
 WARNING = "Warning: the run was not recorded: "
@@ -342,7 +344,8 @@ def test_lock_timeout_warns_once(invoke: Any, sandbox: Any, monkeypatch: pytest.
     path = sandbox.workflows_dir / "greet.json"
     before = path.read_bytes()
     lock_path = sandbox.workflows_dir / ".greet.json.lock"
-    monkeypatch.setattr(wm_module, "LOCK_TIMEOUT_SECONDS", 0.05)
+    # The CLI builds its one manager in pflow.cli.state: give it a short lock timeout.
+    monkeypatch.setattr(cli_state, "WorkflowManager", partial(WorkflowManager, lock_timeout=0.05))
     with FileLock(str(lock_path)):  # as if another pflow process were writing the file
         blocked = invoke(["run", "greet", "--output-format", "json"])
     assert blocked.code == baseline.code == 0

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from pflow.core import workflow_manager as wm_module
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.foundation.exceptions import (
     ParameterError,
@@ -41,13 +40,14 @@ def _stored(path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """`set(text)` makes the manager's clock return `text`."""
+def fixed_clock(manager: WorkflowManager) -> Any:
+    """`set(text)` makes the manager's clock (given as its `clock`) return `text`."""
+    now = [SAVED_AT]
+    manager.clock = lambda: now[0]
 
     def set_now(text: str) -> None:
-        monkeypatch.setattr(wm_module, "_now", lambda: text)
+        now[0] = text
 
-    set_now(SAVED_AT)
     return set_now
 
 
@@ -320,8 +320,8 @@ HOLD_LOCK = textwrap.dedent(
 )
 
 
-def test_lock_timeout(manager: WorkflowManager, saved: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(wm_module, "LOCK_TIMEOUT_SECONDS", 0.1)
+def test_lock_timeout(manager: WorkflowManager, saved: Path):
+    manager = WorkflowManager(manager.workflows_dir, lock_timeout=0.1)
     before = saved.read_bytes()
     lock_path = saved.parent / ".flow.json.lock"
     holder = subprocess.Popen(

@@ -132,25 +132,48 @@ def test_error_routed_to_a_handler_is_a_success():
     assert result.last_node_id == "handler"
 
 
-def test_one_service_runs_many_workflows_with_fresh_stores_and_registries(
-    monkeypatch: pytest.MonkeyPatch,
-):
-    created: list[Registry] = []
+class CountingRegistry(Registry):
+    """A registry that counts the node types it is asked for."""
 
-    class CountingRegistry(Registry):
-        def __init__(self) -> None:
-            super().__init__()
-            created.append(self)
+    def __init__(self) -> None:
+        super().__init__()
+        self.required: list[str] = []
 
-    monkeypatch.setattr(service_module, "Registry", CountingRegistry)
+    def require(self, name: str) -> Any:
+        self.required.append(name)
+        return super().require(name)
+
+
+def test_one_service_runs_many_workflows_with_fresh_stores():
     service = WorkflowExecutorService()
     first = service.execute_workflow(workflow(shell("one", "echo 1")), {"x": 1})
     second = service.execute_workflow(workflow(shell("two", "echo 2")), {})
     assert first.success and second.success
     assert "one" not in second.shared_after
     assert "x" not in second.shared_after
-    assert len(created) == 2
-    assert created[0] is not created[1]
+    assert service.registry is None  # by default each run builds its own Registry()
+
+
+def test_an_injected_registry_serves_every_run():
+    registry = CountingRegistry()
+    service = WorkflowExecutorService(registry=registry)
+    assert service.execute_workflow(workflow(shell("one", "echo 1")), {}).success
+    assert service.execute_workflow(
+        workflow(shell("two", "echo 2"), shell("b", "true")), {}
+    ).success
+    assert registry.required.count("shell") >= 3  # each node of both runs looked up in it
+
+
+def test_an_injected_registry_decides_which_types_exist():
+    class NoShell(Registry):
+        def get(self, name: str) -> Any:
+            return None if name == "shell" else super().get(name)
+
+    result = WorkflowExecutorService(registry=NoShell()).execute_workflow(
+        workflow(shell("one", "echo 1")), {}
+    )
+    assert not result.success
+    assert "Unknown node type" in result.errors[0]["message"]
 
 
 # -- error action -----------------------------------------------------------------------------
@@ -463,7 +486,8 @@ def test_progress_events_with_an_interactive_controller():
         ("a", "node_start", None, 0, None),
         ("a", "node_failed", "ms", 0, "Command failed with exit code 3: boom"),
     ]
-    assert callable(result.shared_after["__progress_callback__"])
+    # The callback reaches the nodes through the run's hooks, never through the store.
+    assert not any(key.startswith("__") for key in result.shared_after)
     assert "__progress_callback__" not in assert_schema_valid(result)["shared_after"]
     text = controller.err.getvalue()
     assert text.startswith("Executing workflow (2 nodes):\n  a... ✗ Command failed")
@@ -507,7 +531,8 @@ def test_progress_with_a_real_terminal_controller(
         workflow(shell("only", "true")), {}
     )
     assert result.success
-    assert ("__progress_callback__" in result.shared_after) is shown
+    assert "__progress_callback__" not in result.shared_after
+    assert sorted(result.shared_after) == ["only"]
     if shown:
         assert stderr.getvalue().startswith("Executing workflow (1 node):\n  only... ✓ ")
         assert stderr.getvalue().endswith("s\n")

@@ -13,7 +13,6 @@ import pytest
 from filelock import FileLock
 
 from pflow.core import WorkflowManager as LazyWorkflowManager
-from pflow.core import workflow_manager as wm_module
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.foundation.exceptions import (
     InvalidWorkflowError,
@@ -91,10 +90,8 @@ def test_explicit_directory(tmp_path: Path, sample_ir: dict[str, Any]):
     assert manager.get_path("x") == tmp_path / "store" / "x.json"
 
 
-def test_save_writes_exact_bytes(
-    manager: WorkflowManager, sample_ir: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr(wm_module, "_now", lambda: FIXED_NOW)
+def test_save_writes_exact_bytes(manager: WorkflowManager, sample_ir: dict[str, Any]):
+    manager = WorkflowManager(manager.workflows_dir, clock=lambda: FIXED_NOW)
     path = manager.save("greet", sample_ir, "Says hi", {"keywords": ["hi"]})
     expected = (
         "{\n"
@@ -150,12 +147,11 @@ def test_save_refuses_existing(manager: WorkflowManager, sample_ir: dict[str, An
     assert path.read_bytes() == before
 
 
-def test_force_replaces_and_keeps_created_at(
-    manager: WorkflowManager, sample_ir: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr(wm_module, "_now", lambda: "2020-01-01T00:00:00.000000+00:00")
+def test_force_replaces_and_keeps_created_at(manager: WorkflowManager, sample_ir: dict[str, Any]):
+    now = ["2020-01-01T00:00:00.000000+00:00"]
+    manager = WorkflowManager(manager.workflows_dir, clock=lambda: now[0])
     manager.save("flow", sample_ir, "old")
-    monkeypatch.setattr(wm_module, "_now", lambda: FIXED_NOW)
+    now[0] = FIXED_NOW
     manager.save("flow", {"nodes": []}, "new", force=True)
     wrapper = manager.load("flow")
     assert wrapper["created_at"] == "2020-01-01T00:00:00.000000+00:00"
@@ -292,12 +288,10 @@ def test_list_all_sorted_and_skips_corrupt(manager: WorkflowManager, sample_ir: 
     assert manager.problems == []
 
 
-def test_save_times_out_when_locked(
-    manager: WorkflowManager, sample_ir: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-):
+def test_save_times_out_when_locked(manager: WorkflowManager, sample_ir: dict[str, Any]):
+    manager = WorkflowManager(manager.workflows_dir, lock_timeout=0.05)
     path = manager.save("busy", sample_ir)
     before = path.read_bytes()
-    monkeypatch.setattr(wm_module, "LOCK_TIMEOUT_SECONDS", 0.05)
     with FileLock(str(manager.workflows_dir / ".busy.json.lock")):
         with pytest.raises(WorkflowStorageError, match="Timed out"):
             manager.save("busy", {"nodes": []}, force=True)

@@ -12,8 +12,7 @@ _MANAGER = "pflow.workflow_manager"
 def workflow_manager(ctx: click.Context | None = None) -> WorkflowManager:
     """The invocation's WorkflowManager (for $PFLOW_HOME/workflows), created once."""
     root = (ctx or click.get_current_context()).find_root()
-    manager = root.meta.get(_MANAGER)
+    manager: WorkflowManager | None = root.meta.get(_MANAGER)
     if manager is None:
         manager = root.meta[_MANAGER] = WorkflowManager()
-    assert isinstance(manager, WorkflowManager)
     return manager

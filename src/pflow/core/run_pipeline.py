@@ -220,6 +220,7 @@ class RunPipeline:
             workflow_manager=self.manager if saved_name else None,
             output_controller=_Display(self.output, outcome.warnings),
             abort_on_first_error=not request.keep_going,
+            registry=self.registry,
         )
         ir = outcome.source.ir
         self._step(f"workflow has {len(ir.get('nodes') or [])} node(s)")

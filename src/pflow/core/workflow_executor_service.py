@@ -22,11 +22,13 @@ from pflow.core.run_errors import (
 )
 from pflow.core.run_errors import is_fixable as is_fixable  # documented here before it moved
 from pflow.core.workflow_manager import WorkflowManager
+from pflow.foundation import store_keys
 from pflow.foundation.exceptions import PflowError, interruption
 from pflow.foundation.json_safe import to_json_safe
 from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.flow import WorkflowFlow
+from pflow.runtime.hooks import RunHooks
 from pflow.runtime.trace import WorkflowTraceCollector
 
 
@@ -75,8 +77,12 @@ class WorkflowExecutorService:
         workflow_manager: WorkflowManager | None = None,
         output_controller: OutputController | None = None,
         abort_on_first_error: bool = True,
+        *,
+        registry: Registry | None = None,
     ) -> None:
         self.workflow_manager = workflow_manager
+        # The node types runs may use; None: a fresh Registry() for each run.
+        self.registry = registry
         self.output_controller = output_controller
         # False: a failing node is recorded and the walk goes on; nodes needing its outputs
         # are skipped (see WorkflowFlow).
@@ -115,7 +121,7 @@ class WorkflowExecutorService:
         try:
             flow = compile_ir_to_flow(
                 workflow_ir,
-                Registry(),
+                self.registry if self.registry is not None else Registry(),
                 initial_params=params,
                 validate=True,
                 metrics_collector=metrics_collector,
@@ -126,7 +132,7 @@ class WorkflowExecutorService:
             shared.update(params)
             if stdin_data is not None:
                 shared["stdin"] = stdin_data
-            self._attach_progress(shared, flow.node_count)
+            flow.hooks = self._hooks(shared, flow.node_count)
             flow.keep_going = not self.abort_on_first_error
             action = self._run(flow, shared, metrics_collector)
         except Exception as exc:
@@ -225,25 +231,26 @@ class WorkflowExecutorService:
         if self.output_controller is not None:
             self.output_controller.warn(message)
 
-    def _attach_progress(self, shared: dict[str, Any], node_count: int) -> None:
-        if self.output_controller is None:
-            return
-        callback = self.output_controller.create_progress_callback()
-        if callback is not None:
-            shared["__progress_callback__"] = callback
-            callback("", "workflow_start", None, 0, str(node_count))
+    def _hooks(self, shared: dict[str, Any], node_count: int) -> RunHooks:
+        """The run's progress display (announced with `workflow_start`) and LLM-call ledger."""
+        calls = shared.get(store_keys.LLM_CALLS)
+        hooks = RunHooks(llm_calls=calls if isinstance(calls, list) else None)
+        if self.output_controller is not None:
+            hooks.progress = self.output_controller.create_progress_callback()
+            hooks.emit("", "workflow_start", None, str(node_count))
+        return hooks
 
 
 def _initial_store(
     planner_llm_calls: list[dict[str, Any]] | None, metrics: MetricsCollector | None
 ) -> dict[str, Any]:
     if planner_llm_calls is not None:
-        return {"__llm_calls__": list(planner_llm_calls)}
-    return {"__llm_calls__": []} if metrics is not None else {}
+        return {store_keys.LLM_CALLS: list(planner_llm_calls)}
+    return {store_keys.LLM_CALLS: []} if metrics is not None else {}
 
 
 def _summary(metrics: MetricsCollector | None, shared: dict[str, Any]) -> dict[str, Any] | None:
     if metrics is None:
         return None
-    calls = shared.get("__llm_calls__")
+    calls = shared.get(store_keys.LLM_CALLS)
     return metrics.get_summary(calls if isinstance(calls, list) else [])

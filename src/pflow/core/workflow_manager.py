@@ -6,7 +6,7 @@ import contextlib
 import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,10 +98,20 @@ def _storage_error(path: Path, message: str) -> WorkflowStorageError:
 class WorkflowManager:
     """Save, load, list and delete named workflows stored as `<dir>/<name>.json`."""
 
-    def __init__(self, workflows_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        workflows_dir: Path | None = None,
+        *,
+        clock: Callable[[], str] | None = None,
+        lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    ) -> None:
         if workflows_dir is None:
             workflows_dir = paths.workflows_dir()
         self.workflows_dir = Path(workflows_dir)
+        # The time stamps written to saved files (ISO 8601, UTC) and how long a writer waits
+        # for another process's lock on the same workflow.
+        self.clock: Callable[[], str] = clock if clock is not None else _now
+        self.lock_timeout = lock_timeout
         self.problems: list[str] = []
 
     def get_path(self, name: str) -> Path:
@@ -136,7 +146,7 @@ class WorkflowManager:
         with self._locked(name):
             # A forced save replaces the IR; what it does not give is kept from the old file.
             old = self._previous_for_save(name, path, force) or {}
-            now = _now()
+            now = self.clock()
             kept_description = old.get("description") if description is None else description
             wrapper: dict[str, Any] = {
                 "name": name,
@@ -247,7 +257,7 @@ class WorkflowManager:
             for key, value in updates.items():
                 metadata[key] = value(metadata.get(key)) if callable(value) else value
             wrapper["rich_metadata"] = metadata
-            wrapper["updated_at"] = _now()
+            wrapper["updated_at"] = self.clock()
             problems = document_errors("saved-workflow.schema.json", wrapper)
             if problems:
                 raise WorkflowStorageError(
@@ -324,7 +334,7 @@ class WorkflowManager:
         lock_path = directory / f".{name}.json.lock"
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(lock_path), timeout=LOCK_TIMEOUT_SECONDS)
+            lock = FileLock(str(lock_path), timeout=self.lock_timeout)
             lock.acquire()
         except Timeout as exc:
             raise WorkflowStorageError(

@@ -9,6 +9,7 @@ from typing import Any
 
 from pocketflow import Node
 
+from pflow.foundation import store_keys
 from pflow.foundation.exceptions import NodeParamError
 from pflow.nodes.spec import NodeSpec
 
@@ -36,6 +37,21 @@ class PflowNode(Node):  # type: ignore[misc]
         super().__init__(max_retries=spec.max_retries, wait=spec.wait)
         self.spec = spec
         self.node_id = node_id
+        # The run's LLM-call ledger, handed over by the runtime's hooks before each run.
+        self.llm_calls: list[dict[str, Any]] | None = None
+
+    def record_llm_call(self, shared: Mapping[str, Any], call: dict[str, Any]) -> None:
+        """Add `call` (LLM usage plus `node_id`) to the run's ledger, when the run keeps one.
+
+        The ledger comes from the run's hooks; without them, from the store's `__llm_calls__`
+        list, if the caller put one there.
+        """
+        ledger = self.llm_calls
+        if ledger is None:
+            stored = shared.get(store_keys.LLM_CALLS)
+            ledger = stored if isinstance(stored, list) else None
+        if ledger is not None:
+            ledger.append(call)
 
     def param(self, name: str) -> Any:
         """Value of parameter `name`, its default when absent, checked against its type.

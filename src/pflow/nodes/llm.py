@@ -134,7 +134,5 @@ class LLMNode(PflowNode):
             "total_tokens": exec_res.input_tokens + exec_res.output_tokens,
         }
         self.write(shared, response=parse_response(exec_res.text), llm_usage=usage)
-        calls = shared.get("__llm_calls__")
-        if isinstance(calls, list):
-            calls.append({**usage, "node_id": self.node_id})
+        self.record_llm_call(shared, {**usage, "node_id": self.node_id})
         return "default"

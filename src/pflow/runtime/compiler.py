@@ -8,6 +8,7 @@ from typing import Any
 from pflow.foundation.exceptions import CompilationError, WorkflowSyntaxError
 from pflow.registry import Registry
 from pflow.runtime.flow import WorkflowFlow
+from pflow.runtime.hooks import RunHooks
 from pflow.runtime.node_runner import NodeMetrics, NodeRunner
 from pflow.runtime.templates import iter_templates
 from pflow.runtime.trace import WorkflowTraceCollector
@@ -21,11 +22,14 @@ def compile_ir_to_flow(
     validate: bool = True,
     metrics_collector: NodeMetrics | None = None,
     trace_collector: WorkflowTraceCollector | None = None,
+    hooks: RunHooks | None = None,
 ) -> WorkflowFlow:
     """Validate (unless `validate` is False) and compile an IR into a WorkflowFlow.
 
     `ir_json` may be JSON text, an IR dict, or a saved-workflow wrapper (a dict with an `ir`
-    key). `initial_params` are the run parameters templates may refer to. The returned flow's
+    key). `initial_params` are the run parameters templates may refer to: each walk of the
+    returned flow adds those its store lacks to the store root, so `flow.run({})` resolves
+    `${name}` from them. `hooks` receive progress events and LLM calls. The returned flow's
     `warnings` lists non-fatal findings such as declared inputs that nothing uses.
     """
     ir = unwrap_ir(_parse(ir_json) if isinstance(ir_json, str) else ir_json)
@@ -55,7 +59,9 @@ def compile_ir_to_flow(
         raise CompilationError(
             f"start_node '{start_id}' is not a node of this workflow", pointer="/start_node"
         )
-    return WorkflowFlow(runners[start_id], ir, warnings)
+    flow = WorkflowFlow(runners[start_id], ir, warnings, initial_params)
+    flow.hooks = hooks
+    return flow
 
 
 def unwrap_ir(data: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 from pocketflow import Flow
 
 from pflow.foundation.exceptions import PflowError
-from pflow.runtime.node_runner import NodeRunner, notify_progress
+from pflow.runtime.hooks import RunHooks
+from pflow.runtime.node_runner import NodeRunner
 from pflow.runtime.outputs import resolve_declared_outputs
 
 
@@ -46,9 +47,14 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
         start: NodeRunner,
         ir: dict[str, Any],
         warnings: list[str] | None = None,
+        initial_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(start=start)
         self.ir = ir
+        # Run parameters given at compile time: a walk adds those the store lacks to its root.
+        self.initial_params = dict(initial_params or {})
+        # Progress and LLM-call recording for the next walks; None: read the legacy store keys.
+        self.hooks: RunHooks | None = None
         self.warnings = warnings or []
         self.node_count = len(ir["nodes"])
         self.last_node_id: str | None = None
@@ -60,6 +66,9 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
         current: NodeRunner | None = self.start_node
         action: Any = None
         self.executed, self.failures = [], []
+        for key, value in self.initial_params.items():
+            shared.setdefault(key, value)
+        hooks = self.hooks if self.hooks is not None else RunHooks.from_store(shared)
         blocked: set[str] = set()  # failed or skipped nodes, whose outputs are missing
         while current is not None:
             if current.node_id in blocked:  # only in keep-going mode: stop a failing loop
@@ -67,10 +76,7 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
             runner = copy.copy(current)
             waiting = self._blocked_by(runner)
             if waiting is not None:
-                callback = shared.get("__progress_callback__")
-                if callback is not None:
-                    depth = shared.get("_pflow_depth", 0)
-                    notify_progress(callback, runner.node_id, "node_skipped", None, depth, waiting)
+                hooks.emit(runner.node_id, "node_skipped", None, waiting)
                 self._fail(
                     NodeFailure(runner.node_id, runner.node_type, "skipped", waiting_for=waiting),
                     blocked,
@@ -80,7 +86,7 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
             self.last_node_id = runner.node_id
             self.executed.append(runner.node_id)
             try:
-                action = runner._run(shared)
+                action = runner._run(shared, hooks)
             except PflowError as exc:
                 if not self.keep_going:
                     raise

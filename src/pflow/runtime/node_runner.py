@@ -10,6 +10,7 @@ from pocketflow import BaseNode
 
 from pflow.foundation.exceptions import NodeExecutionError, PflowError
 from pflow.nodes.base import PflowNode
+from pflow.runtime.hooks import RunHooks
 from pflow.runtime.templates import has_templates, resolve_params
 from pflow.runtime.trace import WorkflowTraceCollector
 
@@ -86,34 +87,33 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
         self.metrics = metrics
         self.trace = trace
 
-    def _run(self, shared: dict[str, Any]) -> Any:
-        callback = shared.get("__progress_callback__")
-        depth = shared.get("_pflow_depth", 0)
-        if callback is not None:
-            notify_progress(callback, self.node_id, "node_start", depth=depth)
+    def _run(self, shared: dict[str, Any], hooks: RunHooks | None = None) -> Any:
+        hooks = hooks if hooks is not None else RunHooks.from_store(shared)
+        hooks.emit(self.node_id, "node_start")
         before = self.trace.snapshot(shared) if self.trace is not None else None
         started = time.perf_counter()
         try:
-            action = self._execute(shared)
+            action = self._execute(shared, hooks)
         except Exception as exc:
             error = self._as_pflow_error(exc)
-            self._report(shared, started, before, callback, depth, error=error.message)
+            self._report(shared, started, before, hooks, error=error.message)
             raise error from exc
         except BaseException:  # Ctrl-C: the node still counts as run, then the interrupt goes on
-            self._report(shared, started, before, callback, depth, error="interrupted")
+            self._report(shared, started, before, hooks, error="interrupted")
             raise
         failed = isinstance(action, str) and action.startswith("error")
         message = self._error_text(shared) if failed else None
-        self._report(shared, started, before, callback, depth, error=message)
+        self._report(shared, started, before, hooks, error=message)
         return action
 
-    def _execute(self, shared: dict[str, Any]) -> Any:
+    def _execute(self, shared: dict[str, Any], hooks: RunHooks) -> Any:
         params = (
             resolve_params(self.raw_params, shared, self.node_id, self.node_type)
             if self.templated
             else dict(self.raw_params)
         )
         self.node.set_params(params)
+        self.node.llm_calls = hooks.llm_calls
         store = NamespacedStore(shared, self.node_id) if self.namespaced else shared
         return self.node._run(store)
 
@@ -122,8 +122,7 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
         shared: dict[str, Any],
         started: float,
         before: dict[str, Any] | None,
-        callback: Any,
-        depth: int,
+        hooks: RunHooks,
         *,
         error: str | None,
     ) -> None:
@@ -136,11 +135,10 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
             self.trace.record_node(
                 self.node_id, self.node_type, duration_ms, ok, before, shared, error=error
             )
-        if callback is not None:
-            if ok:
-                notify_progress(callback, self.node_id, "node_complete", duration_ms, depth)
-            else:
-                notify_progress(callback, self.node_id, "node_failed", duration_ms, depth, error)
+        if ok:
+            hooks.emit(self.node_id, "node_complete", duration_ms)
+        else:
+            hooks.emit(self.node_id, "node_failed", duration_ms, error)
 
     def _error_text(self, shared: dict[str, Any]) -> str | None:
         own = shared.get(self.node_id) if self.namespaced else shared
@@ -165,18 +163,3 @@ class NodeRunner(BaseNode):  # type: ignore[misc]
             node_type=self.node_type,
             pointer=self.pointer or None,
         )
-
-
-def notify_progress(
-    callback: Any,
-    node_id: str,
-    event: str,
-    duration_ms: float | None = None,
-    depth: int = 0,
-    detail: str | None = None,
-) -> None:
-    """Call a progress callback; its failures are swallowed."""
-    try:
-        callback(node_id, event, duration_ms, depth, detail)
-    except Exception:  # progress display must never break a run
-        return
