@@ -29,6 +29,8 @@ KIND_EXIT_CODES: dict[str, set[int]] = {
     "workflow_list": {0},
     "registry_list": {0},
     "registry_describe": {0},
+    "validate_valid": {0},
+    "validate_invalid": {3, 4},  # an invalid workflow; one not found
 }
 
 

@@ -47,6 +47,8 @@ def test_the_kinds_are_the_documented_ones() -> None:
         "workflow_list",
         "registry_list",
         "registry_describe",
+        "validate_valid",
+        "validate_invalid",
     ]
 
 
