@@ -6,10 +6,13 @@ import json
 import logging
 import os
 import re
+import select
 import signal
 import subprocess
+import threading
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from pflow.foundation.exceptions import NodeExecutionError
@@ -21,7 +24,10 @@ logger = logging.getLogger(__name__)
 TIMEOUT_EXIT_CODE = -1
 START_FAILURE_EXIT_CODE = -2
 
-# Signals that stop pflow (and so the command): blocked while the command is being started.
+# The shell that runs commands.
+SHELL = "/bin/sh"
+
+# Signals that stop pflow (and so the command): held back while the command is being started.
 _STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 # Seconds to wait for the pipes to drain once a timed-out process group was killed.
@@ -62,28 +68,32 @@ def run_command(
 
     Pipes are binary so piped bytes reach the command unchanged; output is decoded as UTF-8
     (invalid bytes replaced) with CRLF and CR turned into LF. If pflow is interrupted while
-    the command runs, the command's process group is killed before the interrupt propagates.
+    the command runs, the command's process group is killed before the interrupt propagates;
+    a stop signal that arrives while the command starts is delivered once it has started.
     """
     data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
-    # Ctrl-C, SIGTERM and SIGHUP are held back while the process starts, so they always land
-    # where `proc` is known and the command can be killed; the child unblocks them.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    held = _hold_stop_signals()
     try:
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
+        proc = _Process(
+            [SHELL, "-c", command],
             stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_unblock_stop_signals,
+            # Only when the caller blocks a stop signal: the child must start without the
+            # block, and a preexec_fn (CPython's slow fork path) is the only way to lift it.
+            preexec_fn=_unblock_stop_signals if held.mask & _STOP_SIGNALS else None,
         )
     except (OSError, ValueError) as exc:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        _release(held)
         return CommandResult("", "", START_FAILURE_EXIT_CODE, start_error=str(exc))
+    except BaseException:
+        _release(held)
+        raise
     try:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        _release(held)  # a stop signal noted during the start is raised here
         out, err = proc.communicate(data, timeout=timeout)
     except subprocess.TimeoutExpired:
         logger.debug("command timed out after %s s, killing process group %d", timeout, proc.pid)
@@ -95,6 +105,112 @@ def run_command(
         proc.wait()
         raise
     return CommandResult(_text(out), _text(err), proc.returncode)
+
+
+class _Process(subprocess.Popen[bytes]):
+    """A Popen whose wait with a timeout sleeps until the child exits.
+
+    `communicate(timeout=...)` ends with such a wait, and Popen's own polls the child with
+    sleeps of 0.5 ms and more: after a short command closed its pipes, that alone often costs
+    a millisecond. Where Linux offers a pidfd, poll(2) on it wakes when the child exits.
+    """
+
+    def wait(self, timeout: float | None = None) -> int:
+        if timeout is not None and self.returncode is None:
+            exited = _wait_for_exit(self.pid, timeout)
+            if exited is False:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            if exited:
+                return super().wait()  # reaps the child at once
+        return super().wait(timeout)
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool | None:
+    """Whether child `pid` exits within `timeout` seconds; None when there is no pidfd."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux, a kernel before 5.3, or a sandbox
+        return None
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(max(0.0, timeout) * 1000))
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Held:
+    """The state `_hold_stop_signals` changed, for `_release` to undo."""
+
+    mask: set[int]  # the thread's signal mask before the hold
+    handlers: list[tuple[int, Any]] = field(default_factory=list)  # (signal, pflow's handler)
+    caught: list[int] = field(default_factory=list)  # stop signals that arrived meanwhile
+
+    def note(self, signum: int, frame: FrameType | None) -> None:
+        self.caught.append(signum)
+
+
+def _hold_stop_signals() -> _Held:
+    """Hold back the Python-level handlers of the stop signals while a command starts.
+
+    Those handlers (Ctrl-C's KeyboardInterrupt, the CLI's SIGTERM and SIGHUP one) raise
+    wherever the main thread is; raised inside `subprocess.Popen` after the fork, the exception
+    would lose the only reference to the child, which would then outlive pflow. Until
+    `_release`, a handler that only notes the signal stands in for each of them. Blocking the
+    signals instead would leave the child with the blocked mask (it inherits the mask of the
+    thread that starts it) unless a `preexec_fn` lifted it, and any `preexec_fn` forces
+    CPython's slow fork path. The signals stay unblocked, so the child starts unblocked.
+    """
+    # Blocked while the handlers are swapped, so that none arrives half-way.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    held = _Held(mask)
+    try:
+        if threading.current_thread() is threading.main_thread():  # elsewhere none would run
+            for signum in sorted(_STOP_SIGNALS):
+                handler = signal.getsignal(signum)
+                if callable(handler):  # SIG_DFL, SIG_IGN and C-level handlers never raise
+                    signal.signal(signum, held.note)
+                    held.handlers.append((signum, handler))
+    except BaseException:
+        _release(held)
+        raise
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return held
+
+
+def _release(held: _Held) -> None:
+    """Put pflow's stop-signal handlers back, then deliver the stop signals noted meanwhile.
+
+    The noted signals are raised again while blocked and delivered together when the mask is
+    restored, so their handlers run (and raise) here, in the caller, as if they had arrived now.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        _set_handlers(held.handlers)
+        for signum in sorted(set(held.caught)):
+            signal.raise_signal(signum)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held.mask)
+
+
+def _set_handlers(handlers: list[tuple[int, Any]]) -> None:
+    """Install every handler, even if the Python handler of some other signal raises.
+
+    `signal.signal` first runs the handlers of signals that already arrived; when one raises
+    (a timer's SIGALRM, say) the call changes nothing, so it is tried again. The first such
+    exception is raised once every handler is in place.
+    """
+    error: BaseException | None = None
+    for signum, handler in handlers:
+        for _ in range(signal.NSIG):  # each failed try ran one pending handler
+            try:
+                signal.signal(signum, handler)
+                break
+            except BaseException as exc:
+                error = error or exc
+    if error is not None:
+        raise error
 
 
 def _unblock_stop_signals() -> None:
