@@ -1,4 +1,4 @@
-"""Base class of every pflow node: PocketFlow's prep/exec/post contract plus typed parameters."""
+"""Base class of every pflow node: the prep/exec/post protocol plus typed parameters."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import math
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from pocketflow import Node
-
 from pflow.foundation import store_keys
 from pflow.foundation.exceptions import NodeParamError
+from pflow.nodes.protocol import Node
 from pflow.nodes.spec import NodeSpec
 
 # Python types accepted for each declared parameter type. bool is excluded from numbers on
@@ -25,7 +24,7 @@ _ACCEPTS: dict[str, tuple[type, ...]] = {
 }
 
 
-class PflowNode(Node):  # type: ignore[misc]
+class PflowNode(Node):
     """A node whose parameters are described by a `NodeSpec`.
 
     `prep` reads parameters (already template-resolved by the runtime) and the store,

@@ -1,4 +1,4 @@
-"""WorkflowFlow: PocketFlow's graph walk, adapted to pflow's node runners."""
+"""WorkflowFlow: the walk of a compiled workflow's graph of node runners."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from pocketflow import Flow
-
 from pflow.foundation.exceptions import PflowError
+from pflow.nodes.protocol import BaseNode
 from pflow.runtime.hooks import RunHooks
 from pflow.runtime.node_runner import NodeRunner
 from pflow.runtime.outputs import resolve_declared_outputs
@@ -26,11 +25,11 @@ class NodeFailure:
     waiting_for: str | None = None
 
 
-class WorkflowFlow(Flow):  # type: ignore[misc]
+class WorkflowFlow(BaseNode):
     """A compiled workflow. `run(shared)` walks the graph and returns the final action.
 
-    Differs from PocketFlow's Flow on purpose: it does not overwrite each node's params with the
-    flow's, it ends silently when an action has no edge (validation already rejects ambiguous
+    Unlike a PocketFlow `Flow`, it does not overwrite each node's params with the flow's, it
+    ends silently when an action has no edge (validation already rejects ambiguous
     graphs), it remembers which node ran last, and after a successful walk it copies declared
     outputs to the store root.
 
@@ -49,7 +48,8 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
         warnings: list[str] | None = None,
         initial_params: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(start=start)
+        super().__init__()
+        self.start_node = start
         self.ir = ir
         # Run parameters given at compile time: a walk adds those the store lacks to its root.
         self.initial_params = dict(initial_params or {})
@@ -103,6 +103,10 @@ class WorkflowFlow(Flow):  # type: ignore[misc]
                 )
                 current = runner.successors.get("default")
         return action
+
+    def _run(self, shared: dict[str, Any]) -> Any:
+        prepared = self.prep(shared)
+        return self.post(shared, prepared, self._orch(shared))
 
     def _blocked_by(self, runner: NodeRunner) -> str | None:
         """The first failed or skipped node (in execution order) whose outputs `runner` reads."""

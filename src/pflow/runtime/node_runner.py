@@ -6,10 +6,9 @@ import time
 from collections.abc import Iterator, MutableMapping
 from typing import Any, Protocol
 
-from pocketflow import BaseNode
-
 from pflow.foundation.exceptions import NodeExecutionError, PflowError
 from pflow.nodes.base import PflowNode
+from pflow.nodes.protocol import BaseNode
 from pflow.runtime.hooks import RunHooks
 from pflow.runtime.templates import has_templates, resolve_params
 from pflow.runtime.trace import WorkflowTraceCollector
@@ -56,7 +55,7 @@ class NamespacedStore(MutableMapping[str, Any]):
         return len(self._own) + sum(1 for k in self._root if k not in self._own)
 
 
-class NodeRunner(BaseNode):  # type: ignore[misc]
+class NodeRunner(BaseNode):
     """Runs one node of a compiled workflow and reports what happened.
 
     PocketFlow's Flow would overwrite node params with the flow's; the runner keeps the IR's
