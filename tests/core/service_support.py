@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from pflow.core.workflow_executor_service import ExecutionResult
@@ -40,3 +43,18 @@ def comparable(result: ExecutionResult) -> dict[str, Any]:
     data["exception_type"] = type(result.exception).__name__ if result.exception else None
     data["last_node_id"] = result.last_node_id
     return data
+
+
+def run_doc_example(
+    script: Path, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a documentation example as its own Python process and return what it printed."""
+    return subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )

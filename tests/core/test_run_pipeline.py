@@ -5,13 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from service_support import shell, workflow
+from service_support import run_doc_example, shell, workflow
 
 from pflow.core.output_controller import OutputController
 from pflow.core.run_pipeline import RunPipeline, RunRequest
@@ -204,14 +202,6 @@ def test_the_documented_front_end_runs_as_documented(tmp_path: Path):
     script = tmp_path / "front_end.py"
     script.write_text(code, encoding="utf-8")
     env = {**os.environ, "HOME": str(tmp_path), "PFLOW_HOME": str(tmp_path / "home")}
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    proc = run_doc_example(script, env, tmp_path)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == expected

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from service_support import RESULT_SCHEMA, assert_schema_valid, comparable, shell, workflow
+from service_support import (
+    RESULT_SCHEMA,
+    assert_schema_valid,
+    comparable,
+    run_doc_example,
+    shell,
+    workflow,
+)
 
 import pflow.core.workflow_executor_service as service_module
 from pflow.core.metrics import MetricsCollector
@@ -988,15 +995,7 @@ def test_documented_example_runs_as_documented(tmp_path: Path):
         "PFLOW_HOME": str(tmp_path / "pflow-home"),
         "TMPDIR": str(tmp_path),
     }
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    proc = run_doc_example(script, env, tmp_path)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == expected
     assert not (tmp_path / "pflow-home").exists()  # the example used its own directory
