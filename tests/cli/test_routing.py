@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pflow import __version__
-from pflow.cli.app import cli
+from pflow.cli.root import cli
 
 
 @pytest.fixture

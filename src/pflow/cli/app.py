@@ -1,117 +1,38 @@
-"""The `pflow` program: root command group, sub-command routing, process-level error handling."""
+"""The `pflow` program: streams, stop signals and process-level error handling.
+
+The commands live in `pflow.cli.root`, imported only when one runs, so that `pflow --version`
+costs little more than starting Python.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import sys
-import warnings
-from typing import Any
-
-import click
 
 from pflow import __version__
-from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
-from pflow.cli.output import StdoutUnwritable, flush_or_silence, prepare_streams
+from pflow.cli.exit_codes import ExitCode
+from pflow.cli.output import StdoutUnwritable, echo_plain, flush_or_silence, prepare_streams
 from pflow.foundation.exceptions import Terminated, interruption
 
-# Options of `run` that take a value: the router must skip the value when it looks for the
-# first positional word (so `pflow -o workflow x.json` runs x.json).
-_RUN_VALUE_OPTIONS = frozenset({"-o", "--output-key", "--output-format"})
+# typing is imported by type checkers only: `pflow --version` does not load it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-_ROOT_ONLY = frozenset({"--help", "-h", "--version"})
-# Sub-commands are imported only when used, so `pflow --version` stays fast.
-_COMMANDS = {
-    "run": ("pflow.cli.run", "run_command"),
-    "workflow": ("pflow.cli.workflow_commands", "workflow_group"),
-    "registry": ("pflow.cli.registry_commands", "registry_group"),
-    "validate": ("pflow.cli.validate", "validate_command"),
-}
-COMMAND_NAMES = tuple(_COMMANDS)
-# Commands left out of the root --help list, whose text is a recorded promise (golden/);
-# docs/cli.md describes them and `pflow COMMAND --help` works as for any other.
-_UNLISTED = frozenset({"validate"})
-
-ROOT_HELP = f"""pflow runs workflows: JSON files of shell, file, HTTP and LLM steps.
-
-\b
-Quick start:
-  pflow run examples/hello.json name=Ada    run a workflow file
-  pflow examples/hello.json name=Ada        the same (`run` may be left out)
-  pflow workflow save examples/hello.json hello
-  pflow hello name=Ada --output-format json
-  pflow registry list                       node types you can use
-
-Run `pflow COMMAND --help` for the options of each command.
-
-{EXIT_CODE_HELP}
-"""
-
-
-class PflowGroup(click.Group):
-    """Root group: lazily loaded sub-commands, and `pflow WORKFLOW ...` meaning `pflow run`."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in _COMMANDS if name not in _UNLISTED]
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module = __import__(target[0], fromlist=[target[1]])
-        command: click.Command = getattr(module, target[1])
-        return command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if _implicit_run(args):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        # click would swallow EPIPE and exit 1; the documented code is 141.
-        try:
-            return super().invoke(ctx)
-        except BrokenPipeError:
-            return ExitCode.BROKEN_PIPE
-
-
-def _implicit_run(args: list[str]) -> bool:
-    """Whether the words are a bare `pflow WORKFLOW ...` invocation (no sub-command)."""
-    skip_next = False
-    for index, arg in enumerate(args):
-        if skip_next:
-            skip_next = False
-            continue
-        if arg == "--":
-            return index + 1 < len(args)
-        if arg in _ROOT_ONLY:
-            return False
-        if arg in _RUN_VALUE_OPTIONS:
-            skip_next = True
-            continue
-        if arg.startswith("-"):
-            continue
-        return arg not in _COMMANDS
-    return bool(args)
-
-
-@click.group(
-    cls=PflowGroup, help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"]}
-)
-@click.version_option(__version__, "--version", prog_name="pflow", message="%(prog)s %(version)s")
-def cli() -> None:
-    """Root command group."""
 
 
 def run(argv: list[str] | None = None) -> None:
     """Run the program and exit with its documented exit code."""
-    _quiet_libraries()
+    words = sys.argv[1:] if argv is None else argv
+    if words != ["--version"]:
+        _quiet_libraries()
     prepare_streams()
     _handle_stop_signals()
     try:
-        code = _main(argv)
+        code = _version() if words == ["--version"] else _main(argv)
         flush_or_silence()
     except StdoutUnwritable as exc:
         code = exc.report()
@@ -120,8 +41,26 @@ def run(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _version() -> int:
+    """`pflow --version` alone: the same line click's version option prints, without click.
+
+    As there, a closed stdout (`>&-`) prints nothing and is not an error.
+    """
+    if sys.stdout is None:
+        return ExitCode.SUCCESS
+    try:
+        echo_plain(f"pflow {__version__}")
+    except BrokenPipeError:
+        return ExitCode.BROKEN_PIPE
+    return ExitCode.SUCCESS
+
+
 def _main(argv: list[str] | None) -> int:
     """The command's exit code (StdoutUnwritable is left to `run`, which also flushes)."""
+    import click
+
+    from pflow.cli.root import cli
+
     try:
         code: Any = cli.main(args=argv, prog_name="pflow", standalone_mode=False)
     except click.exceptions.Abort as exc:  # click wraps Ctrl-C (and Terminated) in Abort
@@ -140,6 +79,8 @@ def _report_interrupt(exc: BaseException, *, newline: bool = True) -> int:
     """Tell the user the run was stopped (Ctrl-C, SIGTERM, SIGHUP); return 128 + the signal."""
     stop = interruption(exc)
     text = "Interrupted." if stop.exit_code == ExitCode.INTERRUPTED else f"{stop.message}."
+    import click
+
     with contextlib.suppress(OSError, ValueError, AttributeError):
         click.echo(("\n" if newline else "") + text, err=True)
     return stop.exit_code
@@ -165,6 +106,9 @@ def _handle_stop_signals() -> None:
 
 def _quiet_libraries() -> None:
     """Library log records and Python warnings never reach users unless asked for."""
+    import logging
+    import warnings
+
     debug = os.environ.get("PFLOW_DEBUG", "").lower() in {"1", "true", "yes"}
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pflow.cli.app import COMMAND_NAMES
+from pflow.cli.root import COMMAND_NAMES
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.core.workflow_source import looks_like_path, saved_names, similar_names
 from pflow.foundation.exceptions import WorkflowNotFoundError

@@ -7,9 +7,13 @@ import io
 import os
 import sys
 
-import click
-
 from pflow.cli.exit_codes import ExitCode
+
+# typing is imported by type checkers only: `pflow --version` does not load it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
 
 
 class StdoutUnwritable(Exception):
@@ -21,6 +25,8 @@ class StdoutUnwritable(Exception):
 
     def report(self) -> int:
         """One line on stderr; stdout is silenced so exiting prints nothing more. Exit 1."""
+        import click
+
         silence_stdout()
         reason = self.error.strerror or str(self.error)
         with contextlib.suppress(OSError, ValueError):
@@ -52,10 +58,26 @@ def echo_stdout(text: str) -> None:
     A closed stdout (`>&-`) is treated as a reader that went away (BrokenPipeError, exit
     141); any other failed write raises StdoutUnwritable.
     """
+    import click
+
+    _write_stdout(lambda out: click.echo(text, file=out))
+
+
+def echo_plain(text: str) -> None:
+    """`echo_stdout` for text known to hold no ANSI codes, without importing click."""
+
+    def write(out: TextIO) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    _write_stdout(write)
+
+
+def _write_stdout(write: Callable[[TextIO], object]) -> None:
     if sys.stdout is None:
         raise BrokenPipeError("standard output is closed")
     try:
-        click.echo(text, file=sys.stdout)
+        write(sys.stdout)
     except BrokenPipeError:
         raise
     except OSError as exc:

@@ -24,7 +24,12 @@ Each error carries what went wrong (`message`), where (`node_id`, `pointer` as a
 from __future__ import annotations
 
 import signal
-from typing import Any
+
+# typing is imported by type checkers only: `pflow --version` does not load it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 CTRL_C_MESSAGE = "Interrupted by the user (Ctrl-C)"
 

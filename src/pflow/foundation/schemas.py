@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pflow.foundation.json_safe import json_pointer
+from pflow.foundation.schema_check import certainly_valid
 
 IR_SCHEMA = "workflow-ir.schema.json"
 
 
 def schema_dir() -> Path:
     """Folder holding the schemas: inside the installed wheel, else the source checkout's."""
-    packaged = resources.files("pflow") / "schemas"
+    package = Path(__file__).resolve().parents[1]  # the pflow package (importlib.resources
+    packaged = package / "schemas"  # costs more to import than this whole lookup)
     if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[3] / "schemas"
+        return packaged
+    return package.parents[1] / "schemas"
 
 
 @cache
@@ -26,6 +27,24 @@ def load_schema(name: str) -> dict[str, Any]:
     """The parsed schema file `name` (cached for the life of the process)."""
     data: dict[str, Any] = json.loads((schema_dir() / name).read_text(encoding="utf-8"))
     return data
+
+
+@cache
+def schema_by_id(schema_id: str) -> dict[str, Any] | None:
+    """The pflow schema whose `$id` is `schema_id`, or None."""
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        schema = load_schema(path.name)
+        if schema.get("$id") == schema_id:
+            return schema
+    return None
+
+
+def conforms(name: str, document: Any) -> bool:
+    """True when `document` is certainly valid against schema `name`, without jsonschema.
+
+    False means invalid or undecided: ask a validator (`document_errors`, jsonschema).
+    """
+    return certainly_valid(load_schema(name), document, schema_by_id)
 
 
 @cache
@@ -56,6 +75,8 @@ def document_errors(name: str, document: Any) -> list[str]:
 
     References between pflow's schemas (by `$id`) resolve locally; `format` is checked.
     """
+    if conforms(name, document):
+        return []
     return [
         f"{json_pointer(e.absolute_path) or '/'}: {e.message}"
         for e in sorted(

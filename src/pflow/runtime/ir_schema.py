@@ -7,7 +7,7 @@ from typing import Any
 
 from pflow.foundation.exceptions import SchemaValidationError
 from pflow.foundation.json_safe import NestingError, json_pointer, too_deep
-from pflow.foundation.schemas import IR_SCHEMA, load_schema
+from pflow.foundation.schemas import IR_SCHEMA, conforms, load_schema
 
 
 def nesting_error(exc: NestingError, path: str | None = None) -> SchemaValidationError:
@@ -22,11 +22,12 @@ def nesting_error(exc: NestingError, path: str | None = None) -> SchemaValidatio
 
 def validate_ir_schema(ir: Any) -> None:
     """Raise SchemaValidationError describing the most relevant schema violation, if any."""
-    import jsonschema  # deferred: only runs that validate pay for it
-
     deep = too_deep(ir)
     if deep is not None:
         raise nesting_error(NestingError(deep))
+    if conforms(IR_SCHEMA, ir):
+        return  # valid: no need to import jsonschema, which only words the error
+    import jsonschema  # deferred: only invalid workflows pay for it
 
     validator_cls = jsonschema.validators.validator_for(load_schema(IR_SCHEMA))
     validator = validator_cls(load_schema(IR_SCHEMA))
