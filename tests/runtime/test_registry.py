@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -11,7 +12,6 @@ from typing import Any
 
 import pytest
 
-import pflow.registry as registry_module
 from pflow.foundation.exceptions import CompilationError
 from pflow.nodes.spec import NodeSpec, OutputSpec
 from pflow.registry import ENTRY_POINT_GROUP, Registry, include_test_nodes
@@ -224,7 +224,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         asked.append(group)
         return found
 
-    monkeypatch.setattr(registry_module, "entry_points", fake_entry_points)
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
     return asked
 
 

@@ -8,10 +8,8 @@ with a warning in `Registry.problems`, and is an error only when a workflow uses
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
-from importlib.metadata import entry_points
 
 from pflow.foundation.exceptions import CompilationError
 from pflow.nodes.base import PflowNode
@@ -55,6 +53,8 @@ class Registry:
         spec = self.get(name)
         if spec is not None:
             return spec
+        import difflib
+
         known = list(self.load())
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f"Did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
@@ -70,7 +70,7 @@ class Registry:
         if cls is None:
             try:
                 module = importlib.import_module(spec.module)
-                cls = getattr(module, spec.class_name)
+                found = getattr(module, spec.class_name)
             except (ImportError, AttributeError) as exc:
                 raise CompilationError(
                     f"Node type '{spec.name}' could not be loaded from "
@@ -78,6 +78,7 @@ class Registry:
                     hint="Reinstall the package that provides this node type",
                     node_type=spec.name,
                 ) from exc
+            cls = found if _is_pflow_node(found) else _adapted(spec, found)
             self._classes[spec.name] = cls
         return cls
 
@@ -87,6 +88,8 @@ class Registry:
 
     def _plugin_specs(self) -> dict[str, NodeSpec]:
         if self._plugins is None:
+            from importlib.metadata import entry_points  # only when a type is not built in
+
             self._plugins = {}
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 try:
@@ -101,3 +104,22 @@ class Registry:
                     self._plugins[spec.name] = spec
             self._plugins = self._visible(self._plugins)
         return self._plugins
+
+
+def _is_pflow_node(found: object) -> bool:
+    return isinstance(found, type) and issubclass(found, PflowNode)
+
+
+def _adapted(spec: NodeSpec, found: object) -> type[PflowNode]:
+    """`found` (a PocketFlow-style node class) wrapped to run as a PflowNode."""
+    from pflow.nodes.foreign import adapt, not_runnable
+
+    problem = not_runnable(found)
+    if problem is not None:
+        raise CompilationError(
+            f"Node type '{spec.name}' ({spec.module}.{spec.class_name}) cannot run: {problem}",
+            hint="A node class needs prep/exec/post; subclass pflow.nodes.base.PflowNode",
+            node_type=spec.name,
+        )
+    assert isinstance(found, type)
+    return adapt(found)
