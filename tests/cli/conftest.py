@@ -284,7 +284,7 @@ def sleeping_workflow(flows: Flows, sandbox: Sandbox) -> Any:
                 proc.kill()
                 out, err = proc.communicate()
                 pytest.fail(f"the sleep never started: rc={proc.returncode} {out!r} {err!r}")
-            time.sleep(0.02)
+            time.sleep(0.005)
         child = int(pid_file.read_text())
         started[-1] = (proc, child)
         return proc, child

@@ -3,14 +3,17 @@
 Sixteen processes each run the same saved workflow 25 times through WorkflowExecutorService
 (in process, as `pflow <name>` does) while a reader thread keeps parsing the saved file. The
 lock around update_metadata's read-modify-write must make the count exactly 400, and the atomic
-write (temp file + rename) must mean every read sees a complete JSON document. A smaller
-variant does the same through the real command line.
+write (temp file + rename) must mean every read sees a complete JSON document. The sixteen are
+forked from one launcher that imported pflow once, so the test pays for one start-up, not
+sixteen. A smaller variant does the same through the real command line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -38,41 +41,76 @@ PFLOW_SCRIPT = Path(sys.executable).with_name("pflow")
 # Variables of the surrounding shell that would change what a run prints.
 _DROPPED_ENV = ("PFLOW_DEBUG", "PFLOW_INCLUDE_TEST_NODES", "PYTHONWARNINGS", "PYTHONSTARTUP")
 
-# One worker process: load the saved workflow, say it is ready, wait for the start signal,
-# then run the workflow RUNS times in process, exactly as the CLI's service call does.
-WORKER_SCRIPT = textwrap.dedent(
+# The launcher imports pflow, then forks WORKERS worker processes, each with its stderr in
+# its own log file. A worker loads the saved workflow, says it is ready, waits for the start
+# signal, then runs the workflow RUNS times in process, exactly as the CLI's service call does.
+# The launcher marks a worker that ended before the start signal (`exited-<i>`), and prints
+# the workers' exit codes, as a JSON list, once all have ended.
+LAUNCHER_SCRIPT = textwrap.dedent(
     """
+    import json
+    import os
     import sys
     import time
+    import traceback
     from pathlib import Path
 
     from pflow.core.workflow_executor_service import WorkflowExecutorService
     from pflow.core.workflow_manager import WorkflowManager
 
-    name, worker, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    ready, go = Path(sys.argv[4]), Path(sys.argv[5])
-    manager = WorkflowManager()
-    ir = manager.load_ir(name)
-    service = WorkflowExecutorService(workflow_manager=manager)
-    ready.touch()
-    deadline = time.monotonic() + 60
-    while not go.exists():
-        if time.monotonic() > deadline:
-            sys.exit(f"worker {worker}: never told to start")
-        time.sleep(0.002)
-    failed = 0
-    for run in range(runs):
-        result = service.execute_workflow(
-            ir, {"worker": worker, "run": run}, workflow_name=name
-        )
-        if not result.success or result.metadata_error is not None:
-            failed += 1
-            print(
-                f"worker {worker} run {run}: success={result.success} "
-                f"metadata_error={result.metadata_error!r} errors={result.errors!r}",
-                file=sys.stderr,
+    name, workers, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    signals, logs = Path(sys.argv[4]), Path(sys.argv[5])
+    go = signals / "go"
+
+    def work(worker):
+        manager = WorkflowManager()
+        ir = manager.load_ir(name)
+        service = WorkflowExecutorService(workflow_manager=manager)
+        (signals / f"ready-{worker}").touch()
+        deadline = time.monotonic() + 60
+        while not go.exists():
+            if time.monotonic() > deadline:
+                print(f"worker {worker}: never told to start", file=sys.stderr)
+                return 1
+            time.sleep(0.002)
+        failed = 0
+        for run in range(runs):
+            result = service.execute_workflow(
+                ir, {"worker": worker, "run": run}, workflow_name=name
             )
-    sys.exit(1 if failed else 0)
+            if not result.success or result.metadata_error is not None:
+                failed += 1
+                print(
+                    f"worker {worker} run {run}: success={result.success} "
+                    f"metadata_error={result.metadata_error!r} errors={result.errors!r}",
+                    file=sys.stderr,
+                )
+        return 1 if failed else 0
+
+    pids = {}
+    for worker in range(workers):
+        log = os.open(logs / f"worker-{worker}.stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stdout is the launcher's report
+            os.dup2(log, 2)
+            try:
+                code = work(worker)
+            except BaseException:
+                traceback.print_exc()
+                code = 2
+            sys.stderr.flush()
+            os._exit(code)
+        os.close(log)
+        pids[pid] = worker
+    codes = {}
+    while pids:
+        pid, status = os.wait()
+        worker = pids.pop(pid)
+        codes[worker] = os.waitstatus_to_exitcode(status)
+        if not go.exists():
+            (signals / f"exited-{worker}").touch()
+    print(json.dumps([codes[worker] for worker in range(workers)]))
     """
 )
 
@@ -141,63 +179,53 @@ def _check_final_file(path: Path, expected_count: int) -> dict[str, Any]:
     return data
 
 
-def _stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=TIMEOUT)
-
-
 def test_sixteen_processes_lose_no_run_and_readers_never_see_broken_json(tmp_path: Path) -> None:
     pflow_home = tmp_path / "pflow-home"
     path = _saved_workflow(pflow_home)
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER_SCRIPT, encoding="utf-8")
+    script = tmp_path / "launcher.py"
+    script.write_text(LAUNCHER_SCRIPT, encoding="utf-8")
     signals = tmp_path / "signals"
     signals.mkdir()
     go = signals / "go"
     env = _environment(tmp_path, pflow_home)
     logs = [tmp_path / f"worker-{i}.stderr" for i in range(WORKERS)]
 
-    procs: list[subprocess.Popen[bytes]] = []
     reader = Reader(path)
+    # Its own process group: after a failure, what is left of it and its workers is killed.
+    argv = [NAME, str(WORKERS), str(RUNS_PER_WORKER), str(signals), str(tmp_path)]
+    launcher = subprocess.Popen(
+        [sys.executable, str(script), *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     try:
-        for i, log in enumerate(logs):
-            with log.open("wb") as stderr:
-                procs.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            str(script),
-                            NAME,
-                            str(i),
-                            str(RUNS_PER_WORKER),
-                            str(signals / f"ready-{i}"),
-                            str(go),
-                        ],
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=stderr,
-                        env=env,
-                        cwd=tmp_path,
-                    )
-                )
         # Release all workers at once, so that their runs really overlap.
         deadline = time.monotonic() + TIMEOUT
         while len(list(signals.glob("ready-*"))) < WORKERS:
-            exited = [p.args[3] for p in procs if p.poll() is not None]
+            exited = sorted(p.name.removeprefix("exited-") for p in signals.glob("exited-*"))
             assert not exited, f"workers {exited} exited before they were ready"
+            assert launcher.poll() is None, launcher.communicate()
             assert time.monotonic() < deadline, "the workers never got ready"
             time.sleep(0.01)
         reader.start()
         go.touch()
-        codes = [proc.wait(timeout=TIMEOUT) for proc in procs]
+        out, err = launcher.communicate(timeout=TIMEOUT)
     finally:
         reader.stop.set()
-        _stop_all(procs)
+        if launcher.returncode != 0:  # still running, or failed: its workers may still run
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.communicate(timeout=TIMEOUT)
         if reader.is_alive():
             reader.join(timeout=TIMEOUT)
 
+    assert launcher.returncode == 0, err
+    codes = json.loads(out)
+    assert len(codes) == WORKERS
     failures = {
         i: logs[i].read_text(errors="replace").splitlines()[:3]  # enough to see why
         for i, code in enumerate(codes)

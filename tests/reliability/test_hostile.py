@@ -61,20 +61,47 @@ def _run(home: Path, *args: str | bytes, **kwargs: Any) -> subprocess.CompletedP
     )
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether a process of group `pgid` still runs (zombies, already dead, do not count).
+def _group_members(pgid: int) -> list[str]:
+    """The command names of the processes of group `pgid` that still run (zombies, already
+    dead, do not count).
 
     A killed grandchild is re-parented to whichever ancestor reaps orphans; until it does,
     it is a zombie that `killpg(pgid, 0)` would still find.
     """
+    members = []
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            head, tail = stat_file.read_text().rsplit(")", 1)
+        except (OSError, ValueError):
             continue
+        fields = tail.split()
         if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+            members.append(head.partition("(")[2])
+    return members
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group `pgid` still runs (zombies do not count)."""
+    return bool(_group_members(pgid))
+
+
+def _wait_until_group_gone(pgid: int, seconds: float = 5.0) -> bool:
+    """Poll until no process of group `pgid` runs; False if one still does after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while _group_alive(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _wait_for_pid_file(pid_file: Path, proc: subprocess.Popen[bytes]) -> int:
+    """The pid the shell node wrote to `pid_file`, once it is there (pflow still running)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not pid_file.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.01)
+    return int(pid_file.read_text())
 
 
 def _start_sleeper(home: Path, *options: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -93,12 +120,13 @@ def _start_sleeper(home: Path, *options: str) -> tuple[subprocess.Popen[bytes], 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    pgid = _wait_for_pid_file(pid_file, proc)
+    # Signalled only once the shell has started `sleep`: the group has a grandchild to kill.
     deadline = time.monotonic() + TIMEOUT
-    while not pid_file.exists():
+    while "sleep" not in _group_members(pgid):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.02)
-    time.sleep(0.1)  # the shell has started `sleep`
-    return proc, int(pid_file.read_text())
+        time.sleep(0.01)
+    return proc, pgid
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
@@ -112,10 +140,7 @@ def test_stop_signal_kills_the_command_group_and_reports(home, signum, code, mod
     name = signal.Signals(signum).name
     assert proc.returncode == code
     assert b"Traceback" not in stderr
-    deadline = time.monotonic() + 5
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert not _group_alive(pgid), "the shell or its sleep was left running"
+    assert _wait_until_group_gone(pgid), "the shell or its sleep was left running"
     if mode == "json":
         document = json.loads(stdout)
         assert document["error"] == {"type": "Interrupted", "message": f"Terminated by {name}"}
@@ -139,13 +164,18 @@ def test_timeout_command_leaves_no_orphan(home):
     )
     assert done.returncode == 124  # timeout's own code once its SIGTERM ended the command
     assert done.stderr == b"\nTerminated by SIGTERM.\n"
-    time.sleep(0.2)
-    assert not _group_alive(int(pid_file.read_text()))
+    assert _wait_until_group_gone(int(pid_file.read_text()))
 
 
 def test_nohup_keeps_sighup_ignored(home):
     """A SIGHUP that the parent set to be ignored (nohup) does not stop the run."""
-    _write_flow(home, "slp.json", "sleep 1; echo survived")
+    pid_file, go = home / "work" / "sh.pid", home / "work" / "go"
+    _write_flow(
+        home,
+        "slp.json",
+        f"echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; "
+        f"while [ ! -e {go} ]; do sleep 0.01; done; echo survived",
+    )
     proc = subprocess.Popen(
         [*_command(), "run", "slp.json"],
         cwd=home / "work",
@@ -154,8 +184,10 @@ def test_nohup_keeps_sighup_ignored(home):
         stderr=subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
     )
-    time.sleep(0.5)
+    _wait_for_pid_file(pid_file, proc)  # the run is under way: its node is running
     proc.send_signal(signal.SIGHUP)
+    time.sleep(0.2)  # time for a handler, had pflow installed one, to stop the run
+    go.touch()
     stdout, _ = proc.communicate(timeout=TIMEOUT)
     assert (proc.returncode, stdout) == (0, b"survived\n")
 

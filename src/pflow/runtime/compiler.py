@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 from pflow.foundation.exceptions import CompilationError, WorkflowSyntaxError
+from pflow.nodes.base import PflowNode
+from pflow.nodes.spec import NodeSpec
 from pflow.registry import Registry
 from pflow.runtime.flow import WorkflowFlow
 from pflow.runtime.hooks import RunHooks
 from pflow.runtime.node_runner import NodeMetrics, NodeRunner
-from pflow.runtime.templates import iter_templates
+from pflow.runtime.templates import TemplateScan, TextRefs
 from pflow.runtime.trace import WorkflowTraceCollector
-from pflow.runtime.validation import effective_edges, validate_workflow
+from pflow.runtime.validation import check_workflow, effective_edges
 
 
 def compile_ir_to_flow(
@@ -34,24 +36,37 @@ def compile_ir_to_flow(
     """
     ir = unwrap_ir(_parse(ir_json) if isinstance(ir_json, str) else ir_json)
     registry = registry or Registry()
-    warnings = validate_workflow(ir, registry, initial_params) if validate else []
+    # Validation walks every node's params once (TemplateScan); the runners reuse the scan.
+    checked = check_workflow(ir, registry, initial_params) if validate else None
+    warnings = checked.warnings if checked is not None else []
+    scan = checked.templates if checked is not None else TemplateScan()
+    texts: dict[str, TextRefs] = {}  # by node id, like `runners`
     namespaced = bool(ir.get("enable_namespacing", True))
     runners: dict[str, NodeRunner] = {}
+    # Each node type is looked up and its class imported once; the first node of a type that
+    # fails raises, as looking it up for every node would.
+    classes: dict[str, tuple[NodeSpec, type[PflowNode]]] = {}
     for index, node in enumerate(ir["nodes"]):
-        spec = registry.require(node["type"])
-        node_cls = registry.node_class(spec)
+        found = classes.get(node["type"])
+        if found is None:
+            spec = registry.require(node["type"])
+            found = classes[node["type"]] = (spec, registry.node_class(spec))
+        spec, node_cls = found
+        pflow_node = node_cls(spec, node["id"])
+        params = node.get("params") or {}
+        texts[node["id"]] = checked.texts[index] if checked is not None else scan.scan(params)
         runners[node["id"]] = NodeRunner(
-            node_cls(spec, node["id"]),
-            node.get("params") or {},
+            pflow_node,
+            params,
             namespaced=namespaced,
             metrics=metrics_collector,
             trace=trace_collector,
             pointer=f"/nodes/{index}",
+            plans=scan.plans,
         )
     if namespaced:
-        for node in ir["nodes"]:
-            bases = {t.base for _, t in iter_templates(node.get("params") or {})}
-            runners[node["id"]].depends_on = frozenset(bases & runners.keys())
+        for node_id, runner in runners.items():
+            runner.depends_on = frozenset(scan.bases(texts[node_id]) & runners.keys())
     for edge in effective_edges(ir):
         runners[edge["from"]].successors[edge.get("action", "default")] = runners[edge["to"]]
     start_id = ir.get("start_node") or ir["nodes"][0]["id"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +27,10 @@ class NodeFailure:
 class WorkflowFlow(BaseNode):
     """A compiled workflow. `run(shared)` walks the graph and returns the final action.
 
-    Unlike a PocketFlow `Flow`, it does not overwrite each node's params with the flow's, it
-    ends silently when an action has no edge (validation already rejects ambiguous
-    graphs), it remembers which node ran last, and after a successful walk it copies declared
-    outputs to the store root.
+    Unlike a PocketFlow `Flow`, it does not overwrite each node's params with the flow's nor
+    run copies of its nodes, it ends silently when an action has no edge (validation already
+    rejects ambiguous graphs), it remembers which node ran last, and after a successful walk
+    it copies declared outputs to the store root.
 
     With `keep_going`, a node that fails (an `error*` action no edge handles, or an
     exception) is recorded in `failures` and the walk continues along its `default` edge;
@@ -73,7 +72,9 @@ class WorkflowFlow(BaseNode):
         while current is not None:
             if current.node_id in blocked:  # only in keep-going mode: stop a failing loop
                 break
-            runner = copy.copy(current)
+            # The runner itself, not a copy as PocketFlow's Flow makes: a run changes no
+            # attribute of a runner (its node's params are set afresh each time).
+            runner = current
             waiting = self._blocked_by(runner)
             if waiting is not None:
                 hooks.emit(runner.node_id, "node_skipped", None, waiting)

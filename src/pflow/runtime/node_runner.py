@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
 from pflow.foundation.exceptions import NodeExecutionError, PflowError
 from pflow.nodes.base import PflowNode
 from pflow.nodes.protocol import BaseNode
 from pflow.runtime.hooks import RunHooks
-from pflow.runtime.templates import has_templates, resolve_params
+from pflow.runtime.templates import TemplateScan, TextPlan, has_templates, resolve_params
 from pflow.runtime.trace import WorkflowTraceCollector
 
 
@@ -72,6 +72,7 @@ class NodeRunner(BaseNode):
         metrics: NodeMetrics | None = None,
         trace: WorkflowTraceCollector | None = None,
         pointer: str = "",
+        plans: Mapping[str, TextPlan] | None = None,
     ) -> None:
         super().__init__()
         self.pointer = pointer  # JSON pointer of this node in the IR, e.g. "/nodes/2"
@@ -80,6 +81,12 @@ class NodeRunner(BaseNode):
         self.node_type = node.spec.name
         self.raw_params = params
         self.templated = has_templates(params)
+        if plans is None:  # not given by the compiler's TemplateScan: parse the params here
+            scan = TemplateScan()
+            scan.scan(params)
+            plans = scan.plans
+        # The params' strings with templates, parsed once for every run (see TextPlan).
+        self.plans = plans
         # Nodes whose outputs this node's templates read (only known with namespacing on).
         self.depends_on: frozenset[str] = frozenset()
         self.namespaced = namespaced
@@ -107,7 +114,7 @@ class NodeRunner(BaseNode):
 
     def _execute(self, shared: dict[str, Any], hooks: RunHooks) -> Any:
         params = (
-            resolve_params(self.raw_params, shared, self.node_id, self.node_type)
+            resolve_params(self.raw_params, shared, self.node_id, self.node_type, self.plans)
             if self.templated
             else dict(self.raw_params)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pflow.foundation.exceptions import (
@@ -19,10 +20,10 @@ from pflow.registry import Registry
 from pflow.runtime.inputs import name_problem
 from pflow.runtime.ir_schema import validate_ir_schema
 from pflow.runtime.templates import (
-    Template,
+    PathPart,
+    TemplateScan,
+    TextRefs,
     has_templates,
-    iter_strings,
-    iter_templates,
     parse_source,
     unterminated_templates,
 )
@@ -46,22 +47,58 @@ def validate_workflow(
     templates naming undeclared root values in a workflow that declares no inputs, since
     such a workflow takes its parameters from the command line.
     """
+    return check_workflow(ir, registry, initial_params, params_known=params_known).warnings
+
+
+@dataclass(frozen=True)
+class CheckedWorkflow:
+    """What validating a workflow found on the way, so compiling it need not find it again."""
+
+    warnings: list[str]
+    specs: dict[str, NodeSpec]  # node id -> spec of its type
+    templates: TemplateScan  # the plans of every templated string
+    texts: list[TextRefs]  # each node's templated strings, in the order of `ir["nodes"]`
+
+
+def check_workflow(
+    ir: Any,
+    registry: Registry,
+    initial_params: dict[str, Any] | None = None,
+    *,
+    params_known: bool = True,
+) -> CheckedWorkflow:
+    """validate_workflow, also returning the node specs and the template scan it made."""
     validate_ir_schema(ir)
     _check_names(ir)
     ids = _check_node_ids(ir)
     _check_edges(ir, ids)
     specs = _check_node_types(ir, registry)
     param_warnings = _check_node_params(ir, specs)
+    # Every node's params are walked and their templates parsed once, here; the checks below
+    # and the compiler reuse the scan.
+    scan = TemplateScan()
+    texts = [scan.scan(node.get("params") or {}) for node in ir["nodes"]]
     lenient = not params_known and not ir.get("inputs")
-    _check_templates(ir, specs, set(initial_params or {}), lenient)
-    return param_warnings + _unterminated(ir) + _unused_inputs(ir) + _unreachable_nodes(ir)
+    _check_templates(ir, specs, set(initial_params or {}), scan, texts, lenient)
+    warnings = (
+        param_warnings
+        + _unterminated(ir, scan, texts)
+        + _unused_inputs(ir, scan)
+        + _unreachable_nodes(ir)
+    )
+    return CheckedWorkflow(warnings, specs, scan, texts)
 
 
-def _unterminated(ir: dict[str, Any]) -> list[str]:
+def _unterminated(ir: dict[str, Any], scan: TemplateScan, texts: list[TextRefs]) -> list[str]:
     """A warning for each `${name` that never closes: it runs as literal text."""
     found: list[str] = []
-    for index, node in enumerate(ir["nodes"]):
-        for where, text in iter_strings(node.get("params") or {}):
+    for index, (node, refs) in enumerate(zip(ir["nodes"], texts, strict=True)):
+        # Only strings holding `${` can hold an unterminated template: the scan has them all.
+        # A string that is exactly one template holds none (its only `${` is closed), so it
+        # is not searched.
+        for where, text in refs:
+            if scan.whole(text):
+                continue
             found.extend(
                 f"Node '{node['id']}', param '{where.lstrip('/')}': '{fragment}' has no "
                 f"closing '}}', so it is used as literal text (at /nodes/{index}/params{where})"
@@ -164,9 +201,13 @@ def _check_edges(ir: dict[str, Any], ids: list[str]) -> None:
 
 def _check_node_types(ir: dict[str, Any], registry: Registry) -> dict[str, NodeSpec]:
     specs: dict[str, NodeSpec] = {}
+    by_type: dict[str, NodeSpec] = {}  # each type looked up once; an unknown one raises
     for index, node in enumerate(ir["nodes"]):
         try:
-            specs[node["id"]] = registry.require(node["type"])
+            spec = by_type.get(node["type"])
+            if spec is None:
+                spec = by_type[node["type"]] = registry.require(node["type"])
+            specs[node["id"]] = spec
         except CompilationError as exc:
             exc.node_id = node["id"]
             exc.pointer = f"/nodes/{index}/type"
@@ -178,11 +219,16 @@ def _check_node_types(ir: dict[str, Any], registry: Registry) -> dict[str, NodeS
 def _check_node_params(ir: dict[str, Any], specs: dict[str, NodeSpec]) -> list[str]:
     """Literal params must fit the node type; unknown params are ignored with a warning."""
     warnings: list[str] = []
+    known_by_spec: dict[int, tuple[list[str], frozenset[str]]] = {}  # by id(spec)
     for index, node in enumerate(ir["nodes"]):
         spec, params = specs[node["id"]], node.get("params") or {}
-        known = [p.name for p in spec.params]
+        names = known_by_spec.get(id(spec))
+        if names is None:
+            listed = [p.name for p in spec.params]
+            names = known_by_spec[id(spec)] = (listed, frozenset(listed))
+        known, known_set = names
         for name in params:
-            if name not in known:
+            if name not in known_set:
                 close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
                 also = f" (did you mean '{close[0]}'?)" if close else ""
                 warnings.append(
@@ -205,30 +251,36 @@ def _check_node_params(ir: dict[str, Any], specs: dict[str, NodeSpec]) -> list[s
 
 
 def _check_templates(
-    ir: dict[str, Any], specs: dict[str, NodeSpec], params: set[str], lenient: bool = False
+    ir: dict[str, Any],
+    specs: dict[str, NodeSpec],
+    params: set[str],
+    scan: TemplateScan,
+    texts: list[TextRefs],
+    lenient: bool = False,
 ) -> None:
     roots = set(ir.get("inputs") or {}) | params | RUNTIME_ROOT_KEYS
     namespaced = ir.get("enable_namespacing", True)
-    written = {o for s in specs.values() for o in s.output_names()}
+    # Output names matter only without namespacing (outputs then land at the store root).
+    distinct = {id(s): s for s in specs.values()}.values()  # many nodes share one spec
+    written = set() if namespaced else {o for s in distinct for o in s.output_names()}
     # Problems by their message: a template repeated a million times is one problem, counted.
     problems: dict[str, PflowError] = {}
     counts: dict[str, int] = {}
-    for index, node in enumerate(ir["nodes"]):
+    for index, (node, refs) in enumerate(zip(ir["nodes"], texts, strict=True)):
         checked: dict[tuple[str, str], PflowError | None] = {}  # each (pointer, template) once
-        for where, template in iter_templates(node.get("params") or {}):
-            key = (where, template.text)
+        for where, text, path in scan.templates(refs):
+            key = (where, text)
             if key not in checked:
-                problem = _template_problem(template, specs, roots, written, namespaced)
+                problem = _template_problem(path, specs, roots, written, namespaced)
                 checked[key] = (
                     TemplateProblem(
-                        f"Node '{node['id']}', param '{where.lstrip('/')}': {template.text} "
-                        f"{problem[0]}",
+                        f"Node '{node['id']}', param '{where.lstrip('/')}': {text} {problem[0]}",
                         hint=problem[1],
                         node_id=node["id"],
                         node_type=node["type"],
                         pointer=f"/nodes/{index}/params{where}",
                     )
-                    if problem and not (lenient and template.base not in specs)
+                    if problem and not (lenient and str(path[0]) not in specs)
                     else None
                 )
             found = checked[key]
@@ -240,7 +292,7 @@ def _check_templates(
             continue
         source_template = parse_source(source)
         problem = (
-            _template_problem(source_template, specs, roots, written, namespaced)
+            _template_problem(source_template.path, specs, roots, written, namespaced)
             if source_template
             else ("is not a reference like ${node.key}", None)
         )
@@ -270,21 +322,22 @@ class TemplateProblem(PflowError):
 
 
 def _template_problem(
-    template: Template,
+    path: tuple[PathPart, ...],
     specs: dict[str, NodeSpec],
     roots: set[str],
     written: set[str],
     namespaced: bool,
 ) -> tuple[str, str | None] | None:
-    base = template.base
+    """What is wrong with a template of this path, or None; `Template.base` is `path[0]`."""
+    base = str(path[0])
     if namespaced and base in specs:
-        return _node_reference_problem(template, specs[base])
+        return _node_reference_problem(path, specs[base])
     if not namespaced and base in specs and base not in roots:
         return (
             f"refers to node '{base}', but with \"enable_namespacing\": false node outputs "
             "are written to the store root",
-            f"Refer to the output by its own name, e.g. ${{{template.path[1]}}}"
-            if len(template.path) > 1
+            f"Refer to the output by its own name, e.g. ${{{path[1]}}}"
+            if len(path) > 1
             else "Refer to an output by its own name, e.g. ${stdout}",
         )
     if base in roots or (not namespaced and base in written):
@@ -296,34 +349,38 @@ def _template_problem(
     )
 
 
-def _node_reference_problem(template: Template, spec: NodeSpec) -> tuple[str, str] | None:
-    outputs = ", ".join(spec.output_names())
-    rest = template.path[1:]
+def _node_reference_problem(path: tuple[PathPart, ...], spec: NodeSpec) -> tuple[str, str] | None:
+    base, rest = str(path[0]), path[1:]
     if not rest or not isinstance(rest[0], str):
         return (
-            f"names node '{template.base}' but not one of its outputs",
-            f"Use ${{{template.base}.<output>}}; {spec.name} outputs: {outputs}",
+            f"names node '{base}' but not one of its outputs",
+            f"Use ${{{base}.<output>}}; {spec.name} outputs: {_outputs(spec)}",
         )
     out_type = spec.output_type(rest[0])
     if out_type is None:
         return (
             f"uses output '{rest[0]}', which node type '{spec.name}' does not write",
-            f"{spec.name} outputs: {outputs}",
+            f"{spec.name} outputs: {_outputs(spec)}",
         )
     if len(rest) > 1 and out_type not in _WALKABLE:
         return (
             f"walks into output '{rest[0]}', which is "
             f"{'an' if out_type.startswith(tuple('aeiou')) else 'a'} {out_type}",
-            f"Use ${{{template.base}.{rest[0]}}} without the rest of the path",
+            f"Use ${{{base}.{rest[0]}}} without the rest of the path",
         )
     return None
 
 
-def _unused_inputs(ir: dict[str, Any]) -> list[str]:
+def _outputs(spec: NodeSpec) -> str:
+    """The output names of `spec`, for a hint."""
+    return ", ".join(spec.output_names())
+
+
+def _unused_inputs(ir: dict[str, Any], scan: TemplateScan) -> list[str]:
     declared = list(ir.get("inputs") or {})
     if not declared:
         return []
-    used = {t.base for node in ir["nodes"] for _, t in iter_templates(node.get("params") or {})}
+    used = scan.all_bases()  # those of every node's templates
     for decl in (ir.get("outputs") or {}).values():
         template = parse_source(decl.get("source") or "")
         if template:
