@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import pytest
 from click.testing import CliRunner
 
 from pflow.cli import app
+from pflow.foundation.schemas import document_errors
 
 PFLOW_SCRIPT = Path(sys.executable).with_name("pflow")
 # Variables of the surrounding shell that would change what a run prints.
@@ -96,8 +97,11 @@ class Sandbox:
 
 
 @pytest.fixture(autouse=True)
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """Point PFLOW_HOME, HOME and LLM_USER_PATH at fresh directories and cd into a work dir."""
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """Point PFLOW_HOME, HOME and LLM_USER_PATH at fresh directories and cd into a work dir.
+
+    Afterwards, every run record the test left is checked against its schema.
+    """
     box = Sandbox(
         root=tmp_path,
         workdir=tmp_path / "work",
@@ -113,7 +117,14 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     for name in _DROPPED_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(box.workdir)
-    return box
+    yield box
+    for record in sorted(box.pflow_home.glob("runs/*/record.json")):
+        try:
+            document = json.loads(record.read_bytes())
+        except ValueError:
+            continue  # a test that damages a record on purpose
+        errors = document_errors("run-record.schema.json", document)
+        assert errors == [], f"{record} breaks schemas/run-record.schema.json: {errors}"
 
 
 # -- workflow files -------------------------------------------------------------------------

@@ -331,9 +331,14 @@ def test_full_disk_warns_once(invoke: Any, sandbox: Any, monkeypatch: pytest.Mon
     monkeypatch.setattr(os, "replace", full_disk)
     result = invoke(["run", "failing"])
     assert (result.code, result.stdout) == (baseline.code, baseline.stdout) == (1, b"")
-    assert result.err == (
-        f"{WARNING}Cannot write workflow file {path}: No space left on device\n" + FAILURE_STDERR
+    history, record, rest = result.err.split("\n", 2)
+    assert (
+        history + "\n" == f"{WARNING}Cannot write workflow file {path}: No space left on device\n"
     )
+    # The run record's final write fails on the same disk: its own single warning line.
+    assert record.startswith("Warning: could not write the run record in ")
+    assert record.endswith(": No space left on device")
+    assert rest == FAILURE_STDERR
     assert path.read_bytes() == before
     assert listing(sandbox.workflows_dir) == [".failing.json.lock", "failing.json"]
 

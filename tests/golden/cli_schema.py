@@ -26,11 +26,16 @@ KIND_EXIT_CODES: dict[str, set[int]] = {
     "run_invalid": {3},
     "run_not_found": {4},
     "run_interrupted": {130, 143, 129},  # Ctrl-C, SIGTERM, SIGHUP
+    # pflow resume: no record (4), an unreadable one (3), an ambiguous id (2), resumed already (1)
+    "run_record_error": {1, 2, 3, 4},
     "workflow_list": {0},
     "registry_list": {0},
     "registry_describe": {0},
     "validate_valid": {0},
     "validate_invalid": {3, 4},  # an invalid workflow; one not found
+    "runs_list": {0},
+    "run_record": {0},
+    "workflow_history": {0},
 }
 
 
@@ -90,12 +95,16 @@ def intended_kind(document: Any) -> str:
     if isinstance(document, list) or not isinstance(document, dict):
         return "workflow_list"
     if "success" not in document:
-        return "registry_list" if "nodes" in document else "registry_describe"
+        return _intended_other_kind(document)
     if document["success"] is True:
         return "run_success"
     error = document.get("error")
     error_type = error.get("type") if isinstance(error, dict) else None
-    by_type = {"WorkflowNotFoundError": "run_not_found", "Interrupted": "run_interrupted"}
+    by_type = {
+        "WorkflowNotFoundError": "run_not_found",
+        "Interrupted": "run_interrupted",
+        "RunRecordError": "run_record_error",
+    }
     if error_type in by_type:
         return by_type[error_type]
     if isinstance(error_type, str) and (
@@ -105,6 +114,17 @@ def intended_kind(document: Any) -> str:
     ):
         return "run_invalid"
     return "run_keep_going_failed" if "errors" in document else "run_failed"
+
+
+def _intended_other_kind(document: dict[str, Any]) -> str:
+    """The kind of a document that is not a run's (it has no `success`)."""
+    if "record_version" in document:
+        return "run_record"
+    if "valid" in document:
+        return "validate_valid" if document["valid"] is True else "validate_invalid"
+    if "runs" in document:
+        return "workflow_history" if "name" in document else "runs_list"
+    return "registry_list" if "nodes" in document else "registry_describe"
 
 
 def assert_cli_output(case: Case, result: RunResult) -> None:

@@ -2,7 +2,8 @@
 
 A case lives in golden/cases/<id>/: `case.toml` plus optional `work/` (copied to the working
 directory) and `home/` (copied to $HOME). Text files get `{{PORT}}` and `{{REFUSED_PORT}}`
-replaced by the ports of the harness servers (in argv and stdin too).
+replaced by the ports of the harness servers (in argv and stdin too), and `{{WORK}}` by the
+absolute path of the working directory (files only: a run record naming a workflow file).
 
 case.toml keys:
   purpose             one line: what the case proves (required)
@@ -120,6 +121,8 @@ class RunResult:
     # Saved workflow files the run wrote (new or changed against the case's fixture), by
     # path relative to the case root: not snapshotted, but validated against their schema.
     written_workflows: dict[str, bytes] = field(default_factory=dict)
+    # Run records (runs/<id>/record.json) the run wrote, validated against their schema.
+    written_records: dict[str, bytes] = field(default_factory=dict)
 
     def artifacts(self) -> dict[str, bytes]:
         """Everything that is snapshotted, by snapshot file name."""
@@ -208,6 +211,7 @@ def prepare(case: Case, root: Path, ports: Ports) -> tuple[Path, Path]:
         if source.is_dir():
             shutil.copytree(source, target, symlinks=True)
             _fill_ports(target, ports)
+            _fill_work(target, work)
         else:
             target.mkdir(parents=True)
     return work, home
@@ -266,14 +270,15 @@ def run_case(case: Case, root: Path, pflow_bin: Path, ports: Ports, seed: str) -
         result = RunResult(done.stdout, done.stderr, done.returncode)
     result.files = collect_files(case, root)
     result.listings = list_directories(case, root)
-    result.written_workflows = written_workflows(case, root)
+    result.written_workflows = written_files(case, root, "**/.pflow/workflows/*.json")
+    result.written_records = written_files(case, root, "**/runs/*/record.json")
     return result
 
 
-def written_workflows(case: Case, root: Path) -> dict[str, bytes]:
-    """Saved workflow files under the case's home that differ from its fixture files."""
+def written_files(case: Case, root: Path, pattern: str) -> dict[str, bytes]:
+    """Files under the case's home matching `pattern` that differ from its fixture files."""
     written: dict[str, bytes] = {}
-    for path in sorted((root / "home").glob("**/.pflow/workflows/*.json")):
+    for path in sorted((root / "home").glob(pattern)):
         relative = path.relative_to(root)
         fixture = case.directory / relative
         data = path.read_bytes()
@@ -435,6 +440,14 @@ def _drain(buffers: dict[int, bytearray], proc: subprocess.Popen[bytes]) -> None
         if not ready and proc.poll() is not None and master in open_fds:
             # The child exited; anything left on the terminal is readable right now.
             continue
+
+
+def _fill_work(folder: Path, work: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if b"{{WORK}}" in data:
+                path.write_bytes(data.replace(b"{{WORK}}", str(work).encode("utf-8")))
 
 
 def _fill_ports(folder: Path, ports: Ports) -> None:

@@ -30,6 +30,9 @@ Rules (placeholder: what it replaces):
                  seconds: no more than the run's wall time (a value in milliseconds is an error)
   <STAMP>        the YYYYmmdd-HHMMSS part of a trace file name; must be a valid time inside the
                  run's window when the window is known
+  <RUN_ID>       a run id (`20261207T054412Z-3f9a2c`: UTC time to the second, six hex digits)
+                 whose time lies inside the run's window: a run the case made; the fixed ids
+                 of a case's own run records stay as they are
   <FRAMES>       the frame lines of a Python traceback (file paths and line numbers of the
                  implementation), between the "Traceback (most recent call last):" line and
                  the exception line, which are both kept; the first frame line must start
@@ -77,6 +80,12 @@ JSON_PATH_RULES: tuple[tuple[str, str], ...] = (
     ("*.updated_at", "<ISO8601>"),
     ("rich_metadata.last_execution_timestamp", "<ISO8601>"),
     ("*.rich_metadata.last_execution_timestamp", "<ISO8601>"),
+    ("started_at", "<ISO8601>"),
+    ("finished_at", "<ISO8601>"),
+    ("runs.*.started_at", "<ISO8601>"),
+    ("runs.*.finished_at", "<ISO8601>"),
+    ("last_execution_timestamp", "<ISO8601>"),
+    ("runs.*.duration_ms", "<DURATION_MS>"),
     ("result.*.response_time", "<SECONDS>"),
     ("nodes.*.shared_after.*.response_time", "<SECONDS>"),
 )
@@ -87,10 +96,12 @@ DURATION_DIGITS: dict[str, int] = {
     "metrics.workflow.duration_ms": 2,
     "metrics.workflow.node_timings.*": 3,
     "nodes.*.duration_ms": 3,
+    "runs.*.duration_ms": 2,
 }
 _PFLOW_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00")
 
 _PROGRESS_RE = re.compile(r"(?<= ✓ )(\d+\.\d)(?=s(?:\r?\n|$))")
+_RUN_ID_RE = re.compile(r"(?<![\w-])(\d{8}T\d{6})Z-[0-9a-f]{6}(?![\w-])")
 _STAMP_RE = re.compile(r"(?<=workflow-trace-)([A-Za-z0-9._-]*?-)?(\d{8}-\d{6})(?=(?:-\d+)?\.json)")
 # A traceback header at the start of a line, then its indented frame lines (each ending in a
 # newline); the exception line that follows starts in column 0 and is kept.
@@ -121,6 +132,7 @@ def normalize(data: bytes, ctx: NormContext, *, json_document: bool = False) -> 
     window = ctx.run_window
     text = _PROGRESS_RE.sub(lambda m: _check_elapsed(m.group(1), window), text)
     text = _STAMP_RE.sub(lambda m: (m.group(1) or "") + _check_stamp(m.group(2), window), text)
+    text = _RUN_ID_RE.sub(lambda m: _run_id(m, window), text)
     text = _FRAMES_RE.sub(_replace_frames, text)
     return text.encode("utf-8", errors="surrogateescape")
 
@@ -327,6 +339,17 @@ def _check_stamp(value: str, window: tuple[datetime, datetime] | None = None) ->
     if window is not None and not _within(moment, (window[0].replace(microsecond=0), window[1])):
         raise NormalizationError(f"trace time stamp {value} is not the time of the run")
     return "<STAMP>"
+
+
+def _run_id(match: re.Match[str], window: tuple[datetime, datetime] | None) -> str:
+    """<RUN_ID> for the id of a run made by the case; a fixture's fixed id stays."""
+    try:
+        moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        raise NormalizationError(f"not a run id: {match.group()!r}") from None
+    if window is None or _within(moment, (window[0].replace(microsecond=0), window[1])):
+        return "<RUN_ID>"
+    return match.group()
 
 
 def _resolved(path: str) -> str:

@@ -73,7 +73,8 @@ def check_invariants(case: Case, result: RunResult) -> None:
     """Rules every case obeys, whatever its snapshot says.
 
     Every saved workflow file a run writes is validated, raw (before normalisation), against
-    schemas/saved-workflow.schema.json.
+    schemas/saved-workflow.schema.json, and every run record against
+    schemas/run-record.schema.json.
     """
     if not case.allow_traceback:
         assert b"Traceback" not in result.stderr, f"{case.case_id}: traceback on stderr"
@@ -85,6 +86,9 @@ def check_invariants(case: Case, result: RunResult) -> None:
     for name, data in result.written_workflows.items():
         errors = document_errors("saved-workflow.schema.json", json.loads(data))
         assert errors == [], f"{case.case_id}: saved file {name} breaks its schema: {errors}"
+    for name, data in result.written_records.items():
+        errors = document_errors("run-record.schema.json", json.loads(data))
+        assert errors == [], f"{case.case_id}: run record {name} breaks its schema: {errors}"
     if case.stdout_json and result.stdout:
         assert result.stdout.count(b"\n{") == 0, f"{case.case_id}: more than one JSON document"
     assert_cli_output(case, result)  # schemas/cli-output.schema.json

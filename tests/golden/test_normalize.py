@@ -615,3 +615,27 @@ def test_text_without_volatile_values_is_byte_identical() -> None:
     data = "Hello, Zoë 🌍!\r\n\x00tab\there\n".encode()
     assert normalize(data, CTX) == data
     assert normalize(data, CTX, json_document=True) == data
+
+
+# ----------------------------------------------------------------------------- <RUN_ID>
+
+
+class TestRunId:
+    def test_id_of_a_run_inside_the_window(self) -> None:
+        ctx = NormContext(ROOT, run_window=(NOW, NOW + timedelta(seconds=1)))
+        stamp = NOW.strftime("%Y%m%dT%H%M%S")
+        text = f"runs/{stamp}Z-3f9a2c/record.json\n"
+        assert norm(text, ctx) == "runs/<RUN_ID>/record.json\n"
+
+    def test_fixed_id_of_a_fixture_stays(self) -> None:
+        ctx = NormContext(ROOT, run_window=WINDOW)
+        assert norm("20200101T000000Z-abcdef  failed", ctx) == "20200101T000000Z-abcdef  failed"
+
+    def test_only_whole_ids(self) -> None:
+        ctx = NormContext(ROOT, run_window=(NOW, NOW + timedelta(seconds=1)))
+        stamp = NOW.strftime("%Y%m%dT%H%M%S")
+        assert norm(f"x{stamp}Z-3f9a2c1", ctx) == f"x{stamp}Z-3f9a2c1"
+
+    def test_impossible_time_raises(self) -> None:
+        with pytest.raises(NormalizationError, match="not a run id"):
+            norm("20261399T999999Z-abcdef")

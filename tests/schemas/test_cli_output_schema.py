@@ -8,8 +8,11 @@ kind at all.
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from pflow.foundation.schemas import document_errors, load_schema, schema_valida
 
 FIXTURES = Path(__file__).resolve().parent / "cli-output"
 SCHEMA = "cli-output.schema.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def _kinds() -> list[str]:
@@ -44,11 +48,15 @@ def test_the_kinds_are_the_documented_ones() -> None:
         "run_invalid",
         "run_not_found",
         "run_interrupted",
+        "run_record_error",
         "workflow_list",
         "registry_list",
         "registry_describe",
         "validate_valid",
         "validate_invalid",
+        "runs_list",
+        "run_record",
+        "workflow_history",
     ]
 
 
@@ -82,3 +90,23 @@ def test_small_documents(document: Any) -> None:
     # An empty saved-workflow list and an empty registry are documents; a bare success is not.
     expected_valid = document != {"success": True}
     assert (document_errors(SCHEMA, document) == []) is expected_valid
+
+
+def _golden_cli_schema() -> ModuleType:
+    """tests/golden/cli_schema.py, which checks the golden cases' JSON output by kind."""
+    if str(GOLDEN) not in sys.path:
+        sys.path.insert(0, str(GOLDEN))  # it imports the golden harness as a top-level module
+    return importlib.import_module("cli_schema")
+
+
+def test_the_golden_check_knows_the_exit_codes_of_every_kind() -> None:
+    assert set(_golden_cli_schema().KIND_EXIT_CODES) == set(_kinds())
+
+
+@pytest.mark.parametrize("path", _fixtures("valid"), ids=lambda p: p.name)
+def test_the_golden_check_guesses_the_kind_of_a_valid_fixture(path: Path) -> None:
+    # intended_kind names the kind a document that breaks the schema was meant to be.
+    document = _load(path)
+    assert [_golden_cli_schema().intended_kind(document)] == [
+        kind for kind in _kinds() if _is_kind(kind, document)
+    ]

@@ -23,11 +23,13 @@ _COMMANDS = {
     "workflow": ("pflow.cli.workflow_commands", "workflow_group"),
     "registry": ("pflow.cli.registry_commands", "registry_group"),
     "validate": ("pflow.cli.validate", "validate_command"),
+    "resume": ("pflow.cli.resume", "resume_command"),
+    "runs": ("pflow.cli.runs", "runs_group"),
 }
 COMMAND_NAMES = tuple(_COMMANDS)
 # Commands left out of the root --help list, whose text is a recorded promise (golden/);
 # docs/cli.md describes them and `pflow COMMAND --help` works as for any other.
-_UNLISTED = frozenset({"validate"})
+_UNLISTED = frozenset({"validate", "resume", "runs"})
 
 ROOT_HELP = f"""pflow runs workflows: JSON files of shell, file, HTTP and LLM steps.
 

@@ -11,6 +11,7 @@ from pflow.cli.errors import error_document, exit_code_for, report_error, warn
 from pflow.cli.exit_codes import EXIT_CODE_HELP, ExitCode
 from pflow.cli.hints import unknown_first_word
 from pflow.cli.output import echo_stdout
+from pflow.cli.run_options import run_options
 from pflow.cli.state import workflow_manager
 from pflow.core.metrics import MetricsCollector
 from pflow.core.output_controller import OutputController
@@ -47,23 +48,15 @@ Examples:
 @click.command(name="run", help=RUN_HELP, no_args_is_help=True)
 @click.argument("workflow")
 @click.argument("params", nargs=-1, metavar="[KEY=VALUE]...")
-@click.option("-o", "--output-key", metavar="KEY", help="Print this result key (e.g. node.stdout).")
-@click.option(
-    "--output-format",
-    type=click.Choice(["text", "json"], case_sensitive=False),
-    default="text",
-    show_default=True,
-    help="json prints one document with result and metrics.",
-)
-@click.option("-p", "--print", "print_flag", is_flag=True, help="Never show progress or prompts.")
-@click.option("--trace", is_flag=True, help="Save an execution trace under ~/.pflow/debug/.")
-@click.option("-v", "--verbose", is_flag=True, help="Explain each step; tracebacks on errors.")
-@click.option(
-    "--keep-going",
-    is_flag=True,
-    # Hidden so `pflow run --help` keeps its recorded bytes (golden/); docs/cli.md describes it.
-    hidden=True,
-    help="After a node fails, run every node that does not need its outputs; report all.",
+@run_options(
+    "json prints one document with result and metrics.",
+    click.option(
+        "--keep-going",
+        is_flag=True,
+        # Hidden so `pflow run --help` keeps its recorded bytes (golden/); docs/cli.md has it.
+        hidden=True,
+        help="After a node fails, run every node that does not need its outputs; report all.",
+    ),
 )
 @click.pass_context
 def run_command(
@@ -98,8 +91,15 @@ def run_command(
         on_step=(lambda message: click.echo(f"pflow: {message}", err=True)) if verbose else None,
     )
     state.outcome = outcome = pipeline.run(request)
+    return finish_run(ctx, outcome, output_format)
+
+
+def finish_run(ctx: click.Context, outcome: RunOutcome, output_format: str) -> int:
+    """Warnings about what could not be recorded, the outcome, then the trace line."""
     if outcome.not_recorded is not None:
         click.echo(f"Warning: the run was not recorded: {outcome.not_recorded}", err=True)
+    if outcome.record_problem is not None:
+        warn(outcome.record_problem)
     try:
         return render_outcome(ctx, outcome, output_format)
     finally:
@@ -160,6 +160,7 @@ def _handle_workflow_success(
             "result": json_result(shared_storage, ir_data, output_key),
             "workflow": outcome.workflow_info,
             **_metrics_fields(outcome.metrics_summary),
+            **_resume_fields(outcome),
         }
         echo_stdout(dump_document(document))
         return ExitCode.SUCCESS
@@ -200,13 +201,14 @@ def _handle_workflow_exception(
 ) -> int:
     """Report any failure as a text block on stderr or one JSON document; return its code."""
     outcome: RunOutcome = ctx.obj.outcome
-    if output_format != "json":
-        return report_error(e, verbose=verbose)
+    if output_format != "json" or exit_code_for(e) == ExitCode.USAGE:
+        return report_error(e, verbose=verbose)  # usage errors stay off stdout, as click's do
     document: dict[str, Any] = {"success": False, "error": error_document(e)}
     if outcome.request.keep_going:  # every failure, not just the summary
         errors = outcome.errors or ([exception_error(e)] if isinstance(e, Exception) else [])
         document["errors"] = to_json_safe(errors)
     document |= {"workflow": outcome.workflow_info, **_metrics_fields(outcome.metrics_summary)}
+    document |= _resume_fields(outcome)
     echo_stdout(dump_document(document))
     return exit_code_for(e)
 
@@ -216,3 +218,17 @@ def _metrics_fields(summary: dict[str, Any] | None) -> dict[str, Any]:
         return {}
     keys = ("duration_ms", "total_cost_usd", "nodes_executed", "metrics")
     return {key: summary[key] for key in keys}
+
+
+def _resume_fields(outcome: RunOutcome) -> dict[str, Any]:
+    """`resume` in the JSON document of `pflow resume`: which nodes were reused."""
+    if outcome.resumed_from is None:
+        return {}
+    nodes = (outcome.record or {}).get("nodes", [])
+    return {
+        "resume": {
+            "resumed_from": outcome.resumed_from,
+            "run_id": outcome.run_id,
+            "cached_nodes": [n["node_id"] for n in nodes if n.get("cached")],
+        }
+    }

@@ -144,3 +144,55 @@ def describe_text(name: str, wrapper: dict[str, Any]) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+@workflow_group.command(name="history", hidden=True)  # hidden: `workflow --help` is recorded
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
+def workflow_history(name: str, as_json: bool) -> int:
+    """Show a saved workflow's run count, its last run and its recent recorded runs.
+
+    Example: pflow workflow history my-flow --json
+    """
+    from pflow.cli.runs import stamp_text, summary
+    from pflow.core.run_records import RunStore
+
+    try:
+        wrapper = workflow_manager().load(name)
+        runs = [
+            summary(r)
+            for r in RunStore().records()
+            if (r.get("workflow") or {}).get("name") == name
+        ]
+    except PflowError as exc:
+        return report_error(exc)
+    meta = wrapper.get("rich_metadata") or {}
+    keys = ("last_execution_timestamp", "last_execution_success", "last_execution_params")
+    history = {
+        "name": name,
+        "execution_count": meta.get("execution_count", 0),
+        **{k: meta.get(k) for k in keys},
+        "last_execution_errors": meta.get("last_execution_errors", []),
+        "runs": runs[:10],
+    }
+    if as_json:
+        echo_stdout(dump_document(history))
+        return ExitCode.SUCCESS
+    success, last = history["last_execution_success"], history["last_execution_timestamp"]
+    lines = [
+        f"Workflow: {name}",
+        f"Runs: {history['execution_count']}",
+        f"Last run: {'never' if last is None else stamp_text(last)}"
+        + ("" if success is None else (" (succeeded)" if success else " (failed)")),
+    ]
+    for error in history["last_execution_errors"]:
+        lines.append(f"  {error.get('message') if isinstance(error, dict) else error}")
+    if runs:
+        lines += ["", "Recent runs:"]
+        lines += [
+            f"  {r['run_id']}  {stamp_text(r['started_at'])}  {r['status']}"
+            f"  {r['nodes_completed']}/{r['nodes_total']}"
+            for r in runs[:10]
+        ]
+    echo_stdout("\n".join(lines))
+    return ExitCode.SUCCESS

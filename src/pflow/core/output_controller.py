@@ -53,6 +53,8 @@ def _render(
         return f"{indent}  {node_id}..."
     if event == "node_complete":
         return " ✓\n" if duration_ms is None else f" ✓ {duration_ms / 1000:.1f}s\n"
+    if event == "node_cached":
+        return " ↻ cached\n"
     if event == "node_skipped":
         return f"{indent}  {node_id}... skipped (needs '{detail}')\n"
     if event == "node_failed":

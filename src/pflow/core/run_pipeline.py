@@ -26,6 +26,18 @@ from pflow.core.metrics import MetricsCollector
 from pflow.core.node_types import Registry
 from pflow.core.output_controller import OutputController
 from pflow.core.run_errors import error_action_failure, keep_going_failure
+from pflow.core.run_records import (
+    Journal,
+    RunRecorder,
+    RunRecordError,
+    RunStore,
+    cached_steps,
+    ir_hash,
+    newest_failed,
+    recording_enabled,
+    resume_lock,
+    workflow_identity,
+)
 from pflow.core.stdin import read_stdin, workflow_uses_stdin
 from pflow.core.workflow_executor_service import (
     ExecutionResult,
@@ -39,7 +51,8 @@ from pflow.foundation.json_safe import dumps_utf8
 from pflow.foundation.paths import debug_dir
 from pflow.runtime.inputs import prepare_inputs
 from pflow.runtime.ir_schema import validate_ir_schema
-from pflow.runtime.redaction import redact
+from pflow.runtime.journal import CachedStep
+from pflow.runtime.redaction import REDACTED, redact
 from pflow.runtime.trace import WorkflowTraceCollector
 from pflow.runtime.validation import validate_workflow
 
@@ -57,6 +70,16 @@ class RunRequest:
     keep_going: bool = False
     trace: bool = False
     collect_metrics: bool = False
+    record: bool = True  # False: no run record (PFLOW_NO_RUNS=1 turns them off as well)
+
+
+@dataclass
+class Resume:
+    """What a resumed run reuses: the steps of the record it continues."""
+
+    run_id: str
+    reuse: dict[tuple[str, str], CachedStep]
+    force_from: str | None = None
 
 
 @dataclass
@@ -74,6 +97,10 @@ class RunOutcome:
     metrics_summary: dict[str, Any] | None = None
     trace_path: Path | None = None
     trace_problem: str | None = None  # why the trace could not be saved
+    run_id: str | None = None  # the run's record, when one was written
+    record: dict[str, Any] | None = None
+    record_problem: str | None = None  # why the run record could not be written
+    resumed_from: str | None = None
 
     @property
     def success(self) -> bool:
@@ -162,9 +189,13 @@ class RunPipeline:
         self.on_step = on_step  # one line per step, for --verbose
         self.trace_dir = trace_dir
 
-    def run(self, request: RunRequest) -> RunOutcome:
-        """Resolve, check, prepare and run `request`; the outcome describes any failure."""
-        outcome = RunOutcome(request)
+    def run(self, request: RunRequest, resume: Resume | None = None) -> RunOutcome:
+        """Resolve, check, prepare and run `request`; the outcome describes any failure.
+
+        With `resume`, completed steps of that earlier run whose fingerprints still match
+        are reused instead of executed (see `resume_run`).
+        """
+        outcome = RunOutcome(request, resumed_from=resume.run_id if resume else None)
         metrics = MetricsCollector() if request.collect_metrics else None
         try:
             outcome.source = resolve_workflow(request.workflow, self.manager)
@@ -186,8 +217,51 @@ class RunPipeline:
         if outcome.params:
             values = dumps_utf8(redact(outcome.params), indent=None, default=str)
             self._step(f"parameters: {values}")
-        self._execute(outcome, stdin_data, metrics)
+        if resume is not None and resume.force_from is not None:
+            ids = [n.get("id") for n in outcome.source.ir.get("nodes", [])]
+            if resume.force_from not in ids:
+                outcome.error = ParameterError(
+                    f"--from names no node of the workflow: '{resume.force_from}'",
+                    hint=f"Node ids: {', '.join(map(str, ids))}",
+                )
+                outcome.metrics_summary = metrics.get_summary([]) if metrics is not None else None
+                return outcome
+        self._execute(outcome, stdin_data, metrics, resume)
         return outcome
+
+    def resume_run(
+        self,
+        run_id: str | None,
+        request: RunRequest,
+        *,
+        force_from: str | None = None,
+        store: RunStore | None = None,
+    ) -> RunOutcome:
+        """Run a recorded run's workflow again, reusing the steps that still match.
+
+        `run_id` may be a unique prefix; None takes the newest failed run started in the
+        current directory that no later run resumed. The workflow is loaded as it is now
+        (saved name or file), with the record's parameters under `request.params`. Completed
+        steps whose fingerprint is unchanged are reused; from `force_from` on, nothing is.
+        Two resumes of one run never overlap: the second is refused.
+        """
+        store = store if store is not None else RunStore()
+        outcome = RunOutcome(request)
+        try:
+            resolved = store.resolve(run_id) if run_id else newest_failed(store)
+            record = store.load(resolved)
+            with resume_lock(store, resolved):
+                workflow = record["workflow"]
+                request.workflow = str(workflow.get("name") or workflow.get("path") or "")
+                request.params = _resumed_params(record, request.params)
+                request.typed_params = bool(record.get("typed_params"))
+                return self.run(request, Resume(resolved, cached_steps(record), force_from))
+        except (RunRecordError, ParameterError) as exc:
+            outcome.error = exc
+            outcome.metrics_summary = (
+                MetricsCollector().get_summary([]) if request.collect_metrics else None
+            )
+            return outcome
 
     def check(self, workflow: str, params: Mapping[str, str] | None = None) -> CheckOutcome:
         """Every check `run()` makes before executing, with nothing run and nothing recorded.
@@ -210,10 +284,18 @@ class RunPipeline:
         return outcome
 
     def _execute(
-        self, outcome: RunOutcome, stdin_data: str | bytes | None, metrics: MetricsCollector | None
+        self,
+        outcome: RunOutcome,
+        stdin_data: str | bytes | None,
+        metrics: MetricsCollector | None,
+        resume: Resume | None = None,
     ) -> None:
         assert outcome.source is not None
         request = outcome.request
+        recorder = self._recorder(outcome, resume)
+        journal = Journal(
+            recorder, resume.reuse if resume else None, resume.force_from if resume else None
+        )
         trace = WorkflowTraceCollector(outcome.trace_name) if request.trace else None
         saved_name = outcome.source.saved_name
         service = WorkflowExecutorService(
@@ -233,10 +315,13 @@ class RunPipeline:
                 output_key=request.output_key,
                 metrics_collector=metrics,
                 trace_collector=trace,
+                journal=journal,
             )
         except WorkflowInterrupted as interrupted:
             self._finish(outcome, interrupted.result, interrupted, trace, "failed")
+            self._finish_record(outcome, recorder, interrupted.result, "interrupted")
             return
+        self._finish_record(outcome, recorder, result, "success" if result.success else "failed")
         outcome.not_recorded = result.metadata_error
         if result.exception is not None:
             self._finish(outcome, result, result.exception, trace, "failed")
@@ -269,6 +354,45 @@ class RunPipeline:
         except OSError as exc:
             outcome.trace_problem = f"could not save the trace: {exc}"
 
+    def _recorder(self, outcome: RunOutcome, resume: Resume | None) -> RunRecorder | None:
+        """A recorder for this run, or None when records are turned off."""
+        request = outcome.request
+        if not request.record or not recording_enabled():
+            return None
+        assert outcome.source is not None
+        source = outcome.source
+        nodes = [n for n in source.ir.get("nodes", []) if isinstance(n, dict)]
+        workflow = workflow_identity(source.kind, source.saved_name, source.path)
+        workflow["ir_hash"] = ir_hash(source.ir)
+        return RunRecorder(
+            workflow=workflow,
+            params=dict(request.params),
+            typed_params=request.typed_params,
+            node_ids=[str(n.get("id")) for n in nodes],
+            node_types={str(n.get("id")): str(n.get("type")) for n in nodes},
+            keep_going=request.keep_going,
+            resumed_from=resume.run_id if resume else None,
+        )
+
+    def _finish_record(
+        self,
+        outcome: RunOutcome,
+        recorder: RunRecorder | None,
+        result: ExecutionResult,
+        status: str,
+    ) -> None:
+        if recorder is None:
+            return
+        skipped = [str(e.get("node_id")) for e in result.errors if e.get("category") == "skipped"]
+        outcome.record = recorder.finish(
+            status=status,
+            final_action=result.action_result,
+            errors=result.errors,
+            skipped=skipped,
+        )
+        outcome.run_id = recorder.run_id
+        outcome.record_problem = recorder.problem
+
     def _record_failed_start(self, outcome: RunOutcome, exc: Exception) -> str | None:
         """A saved workflow given bad parameters still gets a history entry.
 
@@ -284,3 +408,17 @@ class RunPipeline:
     def _step(self, message: str) -> None:
         if self.on_step is not None:
             self.on_step(message)
+
+
+def _resumed_params(record: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The record's parameters with `overrides` on top; a redacted one must be given again."""
+    merged = {**record.get("params", {}), **overrides}
+    missing = sorted(k for k, v in merged.items() if v == REDACTED and k not in overrides)
+    if missing:
+        words = " ".join(f"{k}=..." for k in missing)
+        raise ParameterError(
+            f"The record does not keep the value of {', '.join(repr(k) for k in missing)} "
+            "(secret parameters are redacted)",
+            hint=f"Give it again: pflow resume {record.get('run_id', 'RUN_ID')} {words}",
+        )
+    return merged

@@ -29,6 +29,7 @@ from pflow.registry import Registry
 from pflow.runtime.compiler import compile_ir_to_flow
 from pflow.runtime.flow import WorkflowFlow
 from pflow.runtime.hooks import RunHooks
+from pflow.runtime.journal import RunJournal
 from pflow.runtime.trace import WorkflowTraceCollector
 
 
@@ -98,6 +99,8 @@ class WorkflowExecutorService:
         planner_llm_calls: list[dict[str, Any]] | None = None,
         metrics_collector: MetricsCollector | None = None,
         trace_collector: WorkflowTraceCollector | None = None,
+        *,
+        journal: RunJournal | None = None,
     ) -> ExecutionResult:
         """Compile and run `workflow_ir` with `execution_params`; never raises for a failure.
 
@@ -108,7 +111,8 @@ class WorkflowExecutorService:
         WorkflowInterrupted carrying the partial result. When a workflow manager and a
         `workflow_name` are given, the run is recorded in the saved file's history.
         `output_key` is accepted for front ends that select one result key; the service
-        itself does not use it.
+        itself does not use it. A `journal` hears of every finished node and may hand back
+        completed steps of an earlier run to reuse (resume; see pflow.core.run_records).
         """
         started = time.perf_counter()
         params = dict(execution_params or {})
@@ -133,6 +137,7 @@ class WorkflowExecutorService:
             if stdin_data is not None:
                 shared["stdin"] = stdin_data
             flow.hooks = self._hooks(shared, flow.node_count)
+            flow.hooks.journal = journal
             flow.keep_going = not self.abort_on_first_error
             action = self._run(flow, shared, metrics_collector)
         except Exception as exc:

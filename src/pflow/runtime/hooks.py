@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pflow.foundation import store_keys
+from pflow.runtime.journal import RunJournal
 
 # (node_id, event, duration_ms, depth, detail); events: workflow_start, node_start,
-# node_complete, node_failed, node_skipped.
+# node_complete, node_failed, node_skipped, node_cached (a resumed run reused the node).
 ProgressCallback = Callable[[str, str, "float | None", int, "str | None"], Any]
 
 
 @dataclass
 class RunHooks:
-    """Progress reporting and the LLM-call ledger of one run; both optional."""
+    """Progress reporting, the LLM-call ledger and the run journal of one run; all optional."""
 
     progress: ProgressCallback | None = None
     llm_calls: list[dict[str, Any]] | None = None
     depth: int = 0
+    journal: RunJournal | None = None
 
     @classmethod
     def from_store(cls, shared: Mapping[str, Any]) -> RunHooks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
@@ -10,6 +11,7 @@ from pflow.foundation.exceptions import NodeExecutionError, PflowError
 from pflow.nodes.base import PflowNode
 from pflow.nodes.protocol import BaseNode
 from pflow.runtime.hooks import RunHooks
+from pflow.runtime.journal import CachedStep, RunJournal, Step, fingerprint
 from pflow.runtime.templates import TemplateScan, TextPlan, has_templates, resolve_params
 from pflow.runtime.trace import WorkflowTraceCollector
 
@@ -95,33 +97,109 @@ class NodeRunner(BaseNode):
 
     def _run(self, shared: dict[str, Any], hooks: RunHooks | None = None) -> Any:
         hooks = hooks if hooks is not None else RunHooks.from_store(shared)
+        journal = hooks.journal
+        params: dict[str, Any] | None = None
+        print_ = None
+        if journal is not None:
+            params, print_ = self._fingerprint(shared, journal)
+            reused = journal.reusable(self.node_id, print_ or "")  # "" matches no step
+            if reused is not None and print_ is not None and self.namespaced:
+                return self._reuse(shared, hooks, journal, print_, reused)
         hooks.emit(self.node_id, "node_start")
         before = self.trace.snapshot(shared) if self.trace is not None else None
         started = time.perf_counter()
         try:
-            action = self._execute(shared, hooks)
+            action = self._execute(shared, hooks, params)
         except Exception as exc:
             error = self._as_pflow_error(exc)
-            self._report(shared, started, before, hooks, error=error.message)
+            took = self._report(shared, started, before, hooks, error=error.message)
+            self._journal(journal, shared, print_, None, took, error.message)
             raise error from exc
         except BaseException:  # Ctrl-C: the node still counts as run, then the interrupt goes on
-            self._report(shared, started, before, hooks, error="interrupted")
+            took = self._report(shared, started, before, hooks, error="interrupted")
+            self._journal(journal, shared, print_, None, took, "interrupted")
             raise
         failed = isinstance(action, str) and action.startswith("error")
         message = self._error_text(shared) if failed else None
-        self._report(shared, started, before, hooks, error=message)
+        took = self._report(shared, started, before, hooks, error=message)
+        self._journal(journal, shared, print_, action, took, message)
         return action
 
-    def _execute(self, shared: dict[str, Any], hooks: RunHooks) -> Any:
-        params = (
-            resolve_params(self.raw_params, shared, self.node_id, self.node_type, self.plans)
-            if self.templated
-            else dict(self.raw_params)
-        )
-        self.node.set_params(params)
+    def _params(self, shared: dict[str, Any]) -> dict[str, Any]:
+        if self.templated:
+            return resolve_params(self.raw_params, shared, self.node_id, self.node_type, self.plans)
+        return dict(self.raw_params)
+
+    def _execute(
+        self, shared: dict[str, Any], hooks: RunHooks, params: dict[str, Any] | None = None
+    ) -> Any:
+        self.node.set_params(params if params is not None else self._params(shared))
         self.node.llm_calls = hooks.llm_calls
         store = NamespacedStore(shared, self.node_id) if self.namespaced else shared
         return self.node._run(store)
+
+    def _fingerprint(
+        self, shared: dict[str, Any], journal: RunJournal
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """The resolved params and the fingerprint; (None, None) when the params do not
+        resolve (the node then runs, and fails, as it would without a journal)."""
+        try:
+            params = self._params(shared)
+        except Exception:
+            return None, None
+        inputs = {d: journal.fingerprint_of(d) for d in self.depends_on}
+        return params, fingerprint(self.node_type, params, inputs)
+
+    def _reuse(
+        self,
+        shared: dict[str, Any],
+        hooks: RunHooks,
+        journal: RunJournal,
+        print_: str,
+        reused: CachedStep,
+    ) -> Any:
+        """A resumed run's completed step: its outputs go back in the store, nothing runs."""
+        hooks.emit(self.node_id, "node_start")
+        shared[self.node_id] = copy.deepcopy(reused.outputs)
+        hooks.emit(self.node_id, "node_cached")
+        journal.record(
+            Step(
+                self.node_id,
+                self.node_type,
+                "completed",
+                reused.action,
+                0.0,
+                print_,
+                reused.outputs,
+                cached=True,
+            )
+        )
+        return reused.action
+
+    def _journal(
+        self,
+        journal: RunJournal | None,
+        shared: dict[str, Any],
+        print_: str | None,
+        action: Any,
+        duration_ms: float,
+        error: str | None,
+    ) -> None:
+        if journal is None:
+            return
+        own = shared.get(self.node_id) if self.namespaced else None
+        journal.record(
+            Step(
+                self.node_id,
+                self.node_type,
+                "completed" if error is None else "failed",
+                action if isinstance(action, str) else None,
+                duration_ms,
+                print_,
+                dict(own) if isinstance(own, dict) and error is None else None,
+                error=error,
+            )
+        )
 
     def _report(
         self,
@@ -131,8 +209,9 @@ class NodeRunner(BaseNode):
         hooks: RunHooks,
         *,
         error: str | None,
-    ) -> None:
-        """Record timing, trace and progress; `error` is None when the node succeeded."""
+    ) -> float:
+        """Record timing, trace and progress (`error` is None when the node succeeded);
+        return the duration in milliseconds."""
         duration_ms = (time.perf_counter() - started) * 1000
         if self.metrics is not None:
             self.metrics.record_node_execution(self.node_id, duration_ms)
@@ -145,6 +224,7 @@ class NodeRunner(BaseNode):
             hooks.emit(self.node_id, "node_complete", duration_ms)
         else:
             hooks.emit(self.node_id, "node_failed", duration_ms, error)
+        return duration_ms
 
     def _error_text(self, shared: dict[str, Any]) -> str | None:
         own = shared.get(self.node_id) if self.namespaced else shared
