@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from pflow.core.run_records import RunStore, keep_count
+from pflow.core.run_records import keep_count
+from pflow.core.run_store import RunStore
 
 from .conftest import TIMEOUT, Flows, Sandbox, pflow_command
 

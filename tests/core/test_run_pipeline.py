@@ -205,3 +205,32 @@ def test_the_documented_front_end_runs_as_documented(tmp_path: Path):
     proc = run_doc_example(script, env, tmp_path)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout == expected
+
+
+def test_a_run_checks_the_schema_once(
+    tmp_path: Path, manager: WorkflowManager, monkeypatch: pytest.MonkeyPatch
+):
+    import pflow.runtime.ir_schema as ir_schema
+
+    checked: list[Any] = []
+    real = ir_schema.conforms
+    monkeypatch.setattr(ir_schema, "conforms", lambda s, d: checked.append(d) or real(s, d))
+    path = _write(tmp_path / "one.json", workflow(shell("n", "echo hi")))
+    outcome = RunPipeline(manager=manager).run(RunRequest(path, {}, use_stdin=False))
+    assert outcome.success
+    assert len(checked) == 1  # before the inputs; compiling does not check it again
+
+
+def test_records_off_means_no_node_is_fingerprinted(
+    tmp_path: Path, manager: WorkflowManager, monkeypatch: pytest.MonkeyPatch
+):
+    import pflow.runtime.node_runner as node_runner
+
+    hashed: list[str] = []
+    real = node_runner.fingerprint
+    monkeypatch.setattr(node_runner, "fingerprint", lambda *a: hashed.append(a[0]) or real(*a))
+    path = _write(tmp_path / "one.json", workflow(shell("n", "echo hi")))
+    off = RunPipeline(manager=manager).run(RunRequest(path, {}, use_stdin=False, record=False))
+    assert off.success and off.run_id is None and hashed == []
+    on = RunPipeline(manager=manager).run(RunRequest(path, {}, use_stdin=False))
+    assert on.success and on.run_id is not None and hashed == ["shell"]

@@ -16,7 +16,8 @@ import pytest
 from service_support import shell, workflow
 
 from pflow.core.run_pipeline import RunOutcome, RunPipeline, RunRequest
-from pflow.core.run_records import JOURNAL, RECORD, RunStore, _step_document
+from pflow.core.run_records import JOURNAL, RECORD, _step_document
+from pflow.core.run_store import RunStore
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.foundation.json_safe import dumps_utf8, to_json_safe
 from pflow.foundation.schemas import document_errors, load_schema

@@ -12,7 +12,8 @@ from pflow.cli.errors import report_error
 from pflow.cli.exit_codes import ExitCode
 from pflow.cli.output import echo_stdout
 from pflow.core.results import dump_document
-from pflow.core.run_records import FAILED_STATUSES, RunRecordError, RunStore
+from pflow.core.run_records import RunRecordError
+from pflow.core.run_store import FAILED_STATUSES, RunStore
 
 
 @click.group(name="runs")

@@ -155,7 +155,7 @@ def workflow_history(name: str, as_json: bool) -> int:
     Example: pflow workflow history my-flow --json
     """
     from pflow.cli.runs import stamp_text, summary
-    from pflow.core.run_records import RunStore
+    from pflow.core.run_store import RunStore
 
     try:
         wrapper = workflow_manager().load(name)

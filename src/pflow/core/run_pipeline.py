@@ -27,17 +27,13 @@ from pflow.core.node_types import Registry
 from pflow.core.output_controller import OutputController
 from pflow.core.run_errors import error_action_failure, keep_going_failure
 from pflow.core.run_records import (
-    Journal,
     RunRecorder,
     RunRecordError,
-    RunStore,
-    cached_steps,
     ir_hash,
-    newest_failed,
     recording_enabled,
-    resume_lock,
     workflow_identity,
 )
+from pflow.core.run_store import Journal, RunStore, cached_steps, newest_failed, resume_lock
 from pflow.core.stdin import read_stdin, workflow_uses_stdin
 from pflow.core.workflow_executor_service import (
     ExecutionResult,
@@ -212,7 +208,7 @@ class RunPipeline:
             outcome.error = exc
             outcome.errors = None
             outcome.not_recorded = self._record_failed_start(outcome, exc)
-            outcome.metrics_summary = metrics.get_summary([]) if metrics is not None else None
+            outcome.metrics_summary = _no_nodes_summary(metrics)
             return outcome
         if outcome.params:
             values = dumps_utf8(redact(outcome.params), indent=None, default=str)
@@ -224,7 +220,7 @@ class RunPipeline:
                     f"--from names no node of the workflow: '{resume.force_from}'",
                     hint=f"Node ids: {', '.join(map(str, ids))}",
                 )
-                outcome.metrics_summary = metrics.get_summary([]) if metrics is not None else None
+                outcome.metrics_summary = _no_nodes_summary(metrics)
                 return outcome
         self._execute(outcome, stdin_data, metrics, resume)
         return outcome
@@ -258,8 +254,8 @@ class RunPipeline:
                 return self.run(request, Resume(resolved, cached_steps(record), force_from))
         except (RunRecordError, ParameterError) as exc:
             outcome.error = exc
-            outcome.metrics_summary = (
-                MetricsCollector().get_summary([]) if request.collect_metrics else None
+            outcome.metrics_summary = _no_nodes_summary(
+                MetricsCollector() if request.collect_metrics else None
             )
             return outcome
 
@@ -293,9 +289,11 @@ class RunPipeline:
         assert outcome.source is not None
         request = outcome.request
         recorder = self._recorder(outcome, resume)
-        journal = Journal(
-            recorder, resume.reuse if resume else None, resume.force_from if resume else None
-        )
+        journal = None  # without a record to write or steps to reuse, no node is fingerprinted
+        if resume is not None:
+            journal = Journal(recorder, resume.reuse, resume.force_from)
+        elif recorder is not None:
+            journal = Journal(recorder)
         trace = WorkflowTraceCollector(outcome.trace_name) if request.trace else None
         saved_name = outcome.source.saved_name
         service = WorkflowExecutorService(
@@ -316,6 +314,7 @@ class RunPipeline:
                 metrics_collector=metrics,
                 trace_collector=trace,
                 journal=journal,
+                schema_checked=True,  # run() checked it before preparing the inputs
             )
         except WorkflowInterrupted as interrupted:
             self._finish(outcome, interrupted.result, interrupted, trace, "failed")
@@ -408,6 +407,11 @@ class RunPipeline:
     def _step(self, message: str) -> None:
         if self.on_step is not None:
             self.on_step(message)
+
+
+def _no_nodes_summary(metrics: MetricsCollector | None) -> dict[str, Any] | None:
+    """The metrics of a run that ended before any node ran (None without metrics)."""
+    return metrics.get_summary([]) if metrics is not None else None
 
 
 def _resumed_params(record: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,18 +12,16 @@ Each run gets a folder `$PFLOW_HOME/runs/<run-id>/` (mode 0700) holding:
 A record is read from `record.json`, or rebuilt from the journal when the run never got to
 write it (its status is then `incomplete`). Writing is best effort: the first failure turns
 recording off for the rest of the run and is reported once (`RunRecorder.problem`).
+Reading records back, and what a resume takes from them, is `pflow.core.run_store`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
-import re
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +31,7 @@ from pflow.foundation.atomic_file import write_text_atomic
 from pflow.foundation.exceptions import PflowError
 from pflow.foundation.json_safe import dumps_utf8, to_json_safe
 from pflow.foundation.paths import pflow_home
-from pflow.runtime.journal import CachedStep, Step, canonical_hash
+from pflow.runtime.journal import Step, canonical_hash
 from pflow.runtime.redaction import redact
 
 RECORD_VERSION = "1.0.0"
@@ -41,7 +39,6 @@ DEFAULT_KEEP = 100
 JOURNAL = "journal.jsonl"
 RECORD = "record.json"
 LOCK = "resume.lock"
-NODE_STATUSES = ("completed", "failed", "skipped", "not_run")
 
 
 class RunRecordError(PflowError):
@@ -78,7 +75,8 @@ def ir_hash(ir: dict[str, Any]) -> str:
     return canonical_hash(ir)
 
 
-def _cwd() -> str | None:
+def current_dir() -> str | None:
+    """The working directory, or None when it was removed."""
     try:
         return os.getcwd()
     except OSError:
@@ -129,7 +127,7 @@ class RunRecorder:
             "params": redact(to_json_safe(params)),
             "typed_params": typed_params,
             "keep_going": keep_going,
-            "cwd": cwd if cwd is not None else _cwd(),
+            "cwd": cwd if cwd is not None else current_dir(),
             "node_ids": node_ids,
             "started_at": self.clock(),
         }
@@ -153,12 +151,7 @@ class RunRecorder:
         self._write({"event": "start", **self.header})
 
     def _write(self, line: dict[str, Any]) -> None:
-        # The text of dumps_utf8(line, indent=None, allow_nan=False), from one encoder made
-        # once instead of one per line (json.dumps builds an encoder for each call).
-        text = _LINE_ENCODER.encode(line)
-        if not text.isascii():
-            text = _SURROGATE.sub(_escape_surrogate, text)
-        data = (text + "\n").encode("utf-8")
+        data = (dumps_utf8(line, indent=None, allow_nan=False) + "\n").encode("utf-8")
         assert self._journal is not None
         # Straight to the kernel, unbuffered: a killed pflow loses no line (no fsync here).
         while data:
@@ -194,8 +187,7 @@ class RunRecorder:
         return record
 
     def _finish(self, record: dict[str, Any]) -> None:
-        assert self._journal is not None
-        os.fsync(self._journal)
+        # Only record.json is fsynced: once it is on disk, the journal is never read again.
         write_text_atomic(
             self.folder / RECORD,
             dumps_utf8(record, indent=None, allow_nan=False) + "\n",
@@ -214,16 +206,6 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
-
-
-# The journal's lines: compact JSON, non-ASCII text kept, lone surrogates as \uXXXX escapes
-# (what dumps_utf8(line, indent=None, allow_nan=False) writes).
-_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
 
 
 # Step's fields in order, `extra` (never recorded) left out.
@@ -289,9 +271,7 @@ def build_record(
 
 def prune(root: Path, keep: int, *, spare: str | None = None) -> None:
     """Remove all but the newest `keep` run folders (never `spare`, the run just written)."""
-    folders = sorted(
-        (p for p in root.iterdir() if p.is_dir() and _looks_like_id(p.name)), key=_age_key
-    )
+    folders = sorted((p for p in root.iterdir() if p.is_dir() and is_run_id(p.name)), key=_age_key)
     for folder in folders[: max(0, len(folders) - keep)]:
         if folder.name != spare:
             shutil.rmtree(folder, ignore_errors=True)
@@ -306,173 +286,10 @@ def _age_key(folder: Path) -> tuple[str, int]:
     return folder.name[:16], written
 
 
-def _looks_like_id(name: str) -> bool:
+def is_run_id(name: str) -> bool:
+    """Whether a folder name has the shape of a run id (`new_run_id`)."""
     head, _, tail = name.partition("Z-")
     return len(head) == 15 and head[8] == "T" and len(tail) == 6
-
-
-class RunStore:
-    """Reads the records under a runs folder."""
-
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = root if root is not None else runs_dir()
-
-    def ids(self) -> list[str]:
-        """Run ids, newest first."""
-        try:
-            names = [p.name for p in self.root.iterdir() if p.is_dir() and _looks_like_id(p.name)]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except OSError as exc:
-            raise RunRecordError(f"Cannot read the run records in {self.root}: {exc}") from exc
-        return sorted(names, reverse=True)
-
-    def resolve(self, prefix: str) -> str:
-        """The one run id starting with `prefix` (as git resolves commit prefixes)."""
-        matches = [i for i in self.ids() if i.startswith(prefix)] if prefix else []
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise RunRecordError(
-                f"No run record matches '{prefix}'",
-                hint="Run 'pflow runs list' to see the recorded runs",
-            )
-        shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
-        raise RunRecordError(
-            f"Run id '{prefix}' is ambiguous: {len(matches)} runs match ({shown})",
-            hint="Give more characters of the run id",
-            exit_code=2,
-        )
-
-    def load(self, run_id: str) -> dict[str, Any]:
-        """The record of `run_id`: `record.json`, or rebuilt from the journal."""
-        folder = self.root / run_id
-        try:
-            text = (folder / RECORD).read_text(encoding="utf-8", errors="surrogateescape")
-        except FileNotFoundError:
-            return self._from_journal(run_id)
-        except OSError as exc:
-            raise _corrupt(run_id, str(exc)) from exc
-        try:
-            record = json.loads(text)
-        except ValueError as exc:
-            raise _corrupt(run_id, f"record.json is not JSON ({exc})") from exc
-        _check_shape(run_id, record)
-        return dict(record)
-
-    def _from_journal(self, run_id: str) -> dict[str, Any]:
-        path = self.root / run_id / JOURNAL
-        try:
-            lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-        except FileNotFoundError as exc:
-            raise RunRecordError(
-                f"No run record '{run_id}'", hint="Run 'pflow runs list' to see recorded runs"
-            ) from exc
-        except OSError as exc:
-            raise _corrupt(run_id, str(exc)) from exc
-        events = []
-        for number, line in enumerate(lines, 1):
-            try:
-                events.append(json.loads(line))
-            except ValueError as exc:
-                if number == len(lines):  # the last line may be cut short by a kill
-                    break
-                raise _corrupt(run_id, f"journal line {number} is not JSON") from exc
-        if not events or not isinstance(events[0], dict) or events[0].get("event") != "start":
-            raise _corrupt(run_id, "the journal has no start line")
-        header = {k: v for k, v in events[0].items() if k != "event"}
-        steps = [
-            {k: v for k, v in e.items() if k != "event"}
-            for e in events[1:]
-            if isinstance(e, dict) and e.get("event") == "node"
-        ]
-        record = build_record(
-            header,
-            steps,
-            status="incomplete",
-            final_action=None,
-            errors=[],
-            skipped=[],
-            node_types={},
-            finished_at=None,
-        )
-        _check_shape(run_id, record)
-        return record
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every readable record, newest first (unreadable ones are left out)."""
-        found = []
-        for run_id in self.ids():
-            with contextlib.suppress(RunRecordError):
-                found.append(self.load(run_id))
-        # ids order runs by the second they started in; started_at orders within a second
-        found.sort(key=lambda r: (str(r.get("started_at") or ""), str(r["run_id"])), reverse=True)
-        yield from found
-
-
-def _corrupt(run_id: str, why: str) -> RunRecordError:
-    return RunRecordError(
-        f"The record of run '{run_id}' cannot be read: {why}",
-        hint="Resume another run ('pflow runs list'), or run the workflow again",
-        exit_code=3,
-    )
-
-
-def _check_shape(run_id: str, record: Any) -> None:
-    """The few fields resume relies on, so a damaged record fails clearly, not half-way."""
-    ok = (
-        isinstance(record, dict)
-        and isinstance(record.get("workflow"), dict)
-        and isinstance(record.get("params"), dict)
-        and isinstance(record.get("nodes"), list)
-        and all(isinstance(n, dict) and isinstance(n.get("node_id"), str) for n in record["nodes"])
-    )
-    if not ok:
-        raise _corrupt(run_id, "it does not have the shape of a run record")
-
-
-FAILED_STATUSES = ("failed", "interrupted", "incomplete")
-
-
-def newest_failed(store: RunStore, cwd: str | None = None) -> str:
-    """The newest failed run started in `cwd` (default: here) that no later run resumed."""
-    here = cwd if cwd is not None else _cwd()
-    resumed: set[str] = set()
-    for record in store.records():  # newest first, so a resume is seen before its run
-        if record.get("resumed_from"):
-            resumed.add(str(record["resumed_from"]))
-        if (
-            record.get("cwd") == here
-            and record.get("status") in FAILED_STATUSES
-            and record.get("run_id") not in resumed
-        ):
-            return str(record["run_id"])
-    raise RunRecordError(
-        f"No failed run to resume in {here}",
-        hint="Give a run id: 'pflow runs list --failed' lists the failed runs",
-    )
-
-
-@contextlib.contextmanager
-def resume_lock(store: RunStore, run_id: str) -> Iterator[None]:
-    """Held while a run is resumed; a second resume of the same run is refused."""
-    try:
-        fd = os.open(store.root / run_id / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
-    except OSError:  # a read-only record folder: nothing could be recorded either
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise RunRecordError(
-                f"Run '{run_id}' is being resumed by another pflow process",
-                hint="Wait for it to finish; 'pflow runs list' then shows the new run",
-                exit_code=1,
-            ) from exc
-        yield
-    finally:
-        os.close(fd)
 
 
 def workflow_identity(kind: str, name: str | None, path: Path | None) -> dict[str, Any]:
@@ -480,60 +297,3 @@ def workflow_identity(kind: str, name: str | None, path: Path | None) -> dict[st
     if kind == "saved" and name:
         return {"name": name, "path": str(path) if path else None}
     return {"name": None, "path": str(Path(path).resolve()) if path else None}
-
-
-def same_workflow(record: dict[str, Any], identity: dict[str, Any]) -> bool:
-    """Whether `record` is a run of the workflow `identity` names."""
-    workflow = record.get("workflow") or {}
-    if identity.get("name"):
-        return bool(workflow.get("name") == identity["name"])
-    return not workflow.get("name") and workflow.get("path") == identity.get("path")
-
-
-def cached_steps(record: dict[str, Any]) -> dict[tuple[str, str], CachedStep]:
-    """The completed steps of `record` by (node id, fingerprint): what a resume may reuse."""
-    found: dict[tuple[str, str], CachedStep] = {}
-    for node in record.get("nodes", []):
-        fp = node.get("fingerprint")
-        outputs = node.get("outputs")
-        if node.get("status") == "completed" and isinstance(fp, str) and isinstance(outputs, dict):
-            action = node.get("action")
-            found[(node["node_id"], fp)] = CachedStep(
-                action if isinstance(action, str) else None, outputs
-            )
-    return found
-
-
-class Journal:
-    """The `RunJournal` of one run: records steps, and offers a resumed run's completed ones.
-
-    `reuse` holds the steps that may be reused (`cached_steps` of the record resumed);
-    `force_from` names a node from which, once the walk reaches it, nothing is reused.
-    """
-
-    def __init__(
-        self,
-        recorder: RunRecorder | None,
-        reuse: dict[tuple[str, str], CachedStep] | None = None,
-        force_from: str | None = None,
-    ) -> None:
-        self.recorder = recorder
-        self.reuse = reuse or {}
-        self.force_from = force_from
-        self.forcing = False
-        self.latest: dict[str, str | None] = {}
-
-    def reusable(self, node_id: str, fingerprint: str) -> CachedStep | None:
-        if node_id == self.force_from:
-            self.forcing = True
-        if self.forcing:
-            return None
-        return self.reuse.get((node_id, fingerprint))
-
-    def fingerprint_of(self, node_id: str) -> str | None:
-        return self.latest.get(node_id)
-
-    def record(self, step: Step) -> None:
-        self.latest[step.node_id] = step.fingerprint
-        if self.recorder is not None:
-            self.recorder.record(step)

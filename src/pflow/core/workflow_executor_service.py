@@ -101,6 +101,7 @@ class WorkflowExecutorService:
         trace_collector: WorkflowTraceCollector | None = None,
         *,
         journal: RunJournal | None = None,
+        schema_checked: bool = False,
     ) -> ExecutionResult:
         """Compile and run `workflow_ir` with `execution_params`; never raises for a failure.
 
@@ -112,7 +113,9 @@ class WorkflowExecutorService:
         `workflow_name` are given, the run is recorded in the saved file's history.
         `output_key` is accepted for front ends that select one result key; the service
         itself does not use it. A `journal` hears of every finished node and may hand back
-        completed steps of an earlier run to reuse (resume; see pflow.core.run_records).
+        completed steps of an earlier run to reuse (resume; see pflow.core.run_store).
+        `schema_checked=True` says the caller has already checked `workflow_ir` against the
+        IR schema (compiling then does not check it again).
         """
         started = time.perf_counter()
         params = dict(execution_params or {})
@@ -130,6 +133,7 @@ class WorkflowExecutorService:
                 validate=True,
                 metrics_collector=metrics_collector,
                 trace_collector=trace_collector,
+                schema_checked=schema_checked,
             )
             for message in flow.warnings:
                 self._warn(message)

@@ -21,10 +21,20 @@ def dumps_utf8(
     default: Callable[[Any], Any] | None = None,
 ) -> str:
     """`json.dumps` keeping non-ASCII text readable, and always encodable as UTF-8."""
-    text = json.dumps(
-        value, indent=indent, ensure_ascii=False, allow_nan=allow_nan, default=default
-    )
+    # One encoder per option set: json.dumps with options builds a new one for each call.
+    key = (indent, allow_nan, default)
+    encoder = _ENCODERS.get(key)
+    if encoder is None:
+        encoder = _ENCODERS[key] = json.JSONEncoder(
+            ensure_ascii=False, allow_nan=allow_nan, indent=indent, default=default
+        )
+    text = encoder.encode(value)
+    if text.isascii():
+        return text
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_ENCODERS: dict[tuple[int | None, bool, Callable[[Any], Any] | None], json.JSONEncoder] = {}
 
 
 def to_json_safe(value: Any, max_chars: int | None = None) -> Any:

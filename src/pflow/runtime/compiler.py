@@ -25,6 +25,8 @@ def compile_ir_to_flow(
     metrics_collector: NodeMetrics | None = None,
     trace_collector: WorkflowTraceCollector | None = None,
     hooks: RunHooks | None = None,
+    *,
+    schema_checked: bool = False,
 ) -> WorkflowFlow:
     """Validate (unless `validate` is False) and compile an IR into a WorkflowFlow.
 
@@ -33,11 +35,16 @@ def compile_ir_to_flow(
     returned flow adds those its store lacks to the store root, so `flow.run({})` resolves
     `${name}` from them. `hooks` receive progress events and LLM calls. The returned flow's
     `warnings` lists non-fatal findings such as declared inputs that nothing uses.
+    `schema_checked=True` says the caller has just checked `ir_json` against the IR schema.
     """
     ir = unwrap_ir(_parse(ir_json) if isinstance(ir_json, str) else ir_json)
     registry = registry or Registry()
     # Validation walks every node's params once (TemplateScan); the runners reuse the scan.
-    checked = check_workflow(ir, registry, initial_params) if validate else None
+    checked = (
+        check_workflow(ir, registry, initial_params, schema_checked=schema_checked)
+        if validate
+        else None
+    )
     warnings = checked.warnings if checked is not None else []
     scan = checked.templates if checked is not None else TemplateScan()
     texts: dict[str, TextRefs] = {}  # by node id, like `runners`

@@ -28,7 +28,7 @@ class Step:
     action: str | None
     duration_ms: float
     fingerprint: str | None
-    outputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None  # the node's own dict in the store: copy to keep
     cached: bool = False
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -81,9 +81,10 @@ def fingerprint(node_type: str, params: Mapping[str, Any], inputs: Mapping[str, 
     `params` are the node's resolved params; `inputs` maps each node whose outputs the
     params' templates read to that node's fingerprint (None when it has not run).
     """
+    # canonical_hash sorts the keys; the JSON encoder takes dicts, not other mappings.
     document = {
         "type": node_type,
-        "params": dict(params),
-        "inputs": {k: inputs[k] for k in sorted(inputs)},
+        "params": params if isinstance(params, dict) else dict(params),
+        "inputs": inputs if isinstance(inputs, dict) else dict(inputs),
     }
     return canonical_hash(document)

@@ -196,7 +196,7 @@ class NodeRunner(BaseNode):
                 action if isinstance(action, str) else None,
                 duration_ms,
                 print_,
-                dict(own) if isinstance(own, dict) and error is None else None,
+                own if isinstance(own, dict) and error is None else None,  # the journal copies
                 error=error,
             )
         )

@@ -66,9 +66,14 @@ def check_workflow(
     initial_params: dict[str, Any] | None = None,
     *,
     params_known: bool = True,
+    schema_checked: bool = False,
 ) -> CheckedWorkflow:
-    """validate_workflow, also returning the node specs and the template scan it made."""
-    validate_ir_schema(ir)
+    """validate_workflow, also returning the node specs and the template scan it made.
+
+    `schema_checked=True` skips the schema check, for a caller that has just made it.
+    """
+    if not schema_checked:
+        validate_ir_schema(ir)
     _check_names(ir)
     ids = _check_node_ids(ir)
     _check_edges(ir, ids)
