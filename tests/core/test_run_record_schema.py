@@ -16,7 +16,7 @@ import pytest
 from service_support import shell, workflow
 
 from pflow.core.run_pipeline import RunOutcome, RunPipeline, RunRequest
-from pflow.core.run_records import JOURNAL, RECORD, _step_document
+from pflow.core.run_records import JOURNAL, RECORD, milliseconds, step_json
 from pflow.core.run_store import RunStore
 from pflow.core.workflow_manager import WorkflowManager
 from pflow.foundation.json_safe import dumps_utf8, to_json_safe
@@ -58,7 +58,7 @@ def _checked(outcome: RunOutcome) -> dict[str, Any]:
     assert document_errors(SCHEMA, written) == []
     loaded = RunStore().load(outcome.run_id)
     assert loaded == written
-    assert outcome.record == written
+    assert outcome.cached_nodes == [n["node_id"] for n in written["nodes"] if n["cached"]]
     return loaded
 
 
@@ -174,10 +174,9 @@ def test_a_damaged_record_is_invalid(here: Path, change: Any, pointer: str) -> N
 
 
 def _reference_document(step: Step) -> dict[str, Any]:
-    """A step's document as the dataclass defines it: every field in order but `extra`,
-    `error` only when set, the duration to 3 decimals, JSON-safe outputs."""
+    """A step's document as the dataclass defines it: every field in order, `error` only
+    when set, the duration to 3 decimals, JSON-safe outputs."""
     document = asdict(step)
-    del document["extra"]
     if document["error"] is None:
         del document["error"]
     document["duration_ms"] = round(step.duration_ms, 3)
@@ -191,14 +190,14 @@ def _reference_document(step: Step) -> dict[str, Any]:
         Step("a", "shell", "completed", "default", 1.23456, "sha256:" + "0" * 64, {"out": "x"}),
         Step("b", "shell", "failed", "error", 0.1, None, None, error="exit 3"),
         Step("c", "llm", "completed", None, 0.0, "fp", {"b": b"\x00", "t": (1,)}, cached=True),
-        Step("d", "echo", "completed", "ok", 2.0, None, {"n": {"k": [1]}}, extra={"x": 1}),
+        Step("d", "echo", "completed", "ok", 2.0, None, {"n": {"k": [1]}, "f": float("nan")}),
+        Step("e", "echo", "completed", "ok", 2.0, None, {"s": "caf\udcff \u00e9", "l": [1.5]}),
     ],
-    ids=["completed", "failed", "cached", "extra"],
+    ids=["completed", "failed", "bytes", "nan", "text"],
 )
-def test_a_step_document_is_the_step_as_its_dataclass_defines_it(step: Step) -> None:
-    document = _step_document(step)
-    expected = _reference_document(step)
-    assert document == expected and list(document) == list(expected)
+def test_a_step_text_is_the_step_as_its_dataclass_defines_it(step: Step) -> None:
+    # The text is the document's one-line JSON, as journal lines and record.json are written.
+    assert step_json(step) == dumps_utf8(_reference_document(step), indent=None, allow_nan=False)
 
 
 def test_journal_lines_are_compact_json_with_surrogates_escaped(here: Path) -> None:
@@ -215,3 +214,33 @@ def test_journal_lines_are_compact_json_with_surrogates_escaped(here: Path) -> N
     assert '"raw": "caf\\udcff"' in lines[0] and '"stdout": "h\u00e9\\n"' in lines[1]
     for line in lines:
         assert line == dumps_utf8(json.loads(line), indent=None, allow_nan=False)
+
+
+def test_record_json_is_one_compact_line_with_the_journals_step_texts(here: Path) -> None:
+    # Two nodes that ran (their texts come from the journal) and one that did not run.
+    ir = workflow(shell("one", "echo h\u00e9"), shell("two", "exit 3"), shell("three", "echo 3"))
+    outcome = _run(_write(here, ir), {})
+    assert outcome.run_id is not None
+    folder = RunStore().root / outcome.run_id
+    text = (folder / RECORD).read_text("utf-8")
+    record = json.loads(text)
+    assert text == dumps_utf8(record, indent=None, allow_nan=False) + "\n"
+    assert [n["status"] for n in record["nodes"]] == ["completed", "failed", "not_run"]
+    assert record["errors"] and list(record)[-2:] == ["nodes", "errors"]
+    steps = [json.loads(line) for line in (folder / JOURNAL).read_text("utf-8").splitlines()[1:]]
+    assert [{k: v for k, v in s.items() if k != "event"} for s in steps] == record["nodes"][:2]
+
+
+@pytest.mark.parametrize("micros", [0, 1, 10, 100, 999, 1000, 1500, 985, 123456789, 10**15 - 1])
+def test_milliseconds_are_written_as_json_writes_the_rounded_number(micros: int) -> None:
+    duration = micros / 1000
+    assert milliseconds(duration) == json.dumps(duration)
+    # An unrounded duration is written to the microsecond.
+    nudged = duration + 0.0004
+    assert abs(json.loads(milliseconds(nudged)) - nudged) <= 0.0005 + 1e-9
+
+
+def test_milliseconds_out_of_range_are_left_to_the_encoder() -> None:
+    assert milliseconds(1e13) == "10000000000000.0" and milliseconds(-1.0) == "-1.0"
+    with pytest.raises(ValueError):
+        milliseconds(float("nan"))

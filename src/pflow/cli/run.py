@@ -224,11 +224,10 @@ def _resume_fields(outcome: RunOutcome) -> dict[str, Any]:
     """`resume` in the JSON document of `pflow resume`: which nodes were reused."""
     if outcome.resumed_from is None:
         return {}
-    nodes = (outcome.record or {}).get("nodes", [])
     return {
         "resume": {
             "resumed_from": outcome.resumed_from,
             "run_id": outcome.run_id,
-            "cached_nodes": [n["node_id"] for n in nodes if n.get("cached")],
+            "cached_nodes": outcome.cached_nodes,
         }
     }

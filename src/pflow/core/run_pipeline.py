@@ -94,7 +94,7 @@ class RunOutcome:
     trace_path: Path | None = None
     trace_problem: str | None = None  # why the trace could not be saved
     run_id: str | None = None  # the run's record, when one was written
-    record: dict[str, Any] | None = None
+    cached_nodes: list[str] = field(default_factory=list)  # reused from the run resumed
     record_problem: str | None = None  # why the run record could not be written
     resumed_from: str | None = None
 
@@ -383,12 +383,13 @@ class RunPipeline:
         if recorder is None:
             return
         skipped = [str(e.get("node_id")) for e in result.errors if e.get("category") == "skipped"]
-        outcome.record = recorder.finish(
+        recorder.finish(
             status=status,
             final_action=result.action_result,
             errors=result.errors,
             skipped=skipped,
         )
+        outcome.cached_nodes = recorder.cached
         outcome.run_id = recorder.run_id
         outcome.record_problem = recorder.problem
 

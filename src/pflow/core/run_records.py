@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 from collections.abc import Callable
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pflow.foundation.atomic_file import write_text_atomic
 from pflow.foundation.exceptions import PflowError
-from pflow.foundation.json_safe import dumps_utf8, to_json_safe
+from pflow.foundation.json_safe import (
+    dumps_utf8,
+    escape_surrogates,
+    json_encoder,
+    json_string,
+    to_json_safe,
+)
 from pflow.foundation.paths import pflow_home
 from pflow.runtime.journal import Step, canonical_hash
 from pflow.runtime.redaction import redact
@@ -90,7 +94,7 @@ def _now() -> str:
 def new_run_id(now: datetime | None = None) -> str:
     """`20261207T054412Z-3f9a2c`: sortable by start time, unique by its random tail."""
     moment = now or datetime.now(UTC)
-    return f"{moment:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+    return f"{moment:%Y%m%dT%H%M%S}Z-{os.urandom(3).hex()}"
 
 
 class RunRecorder:
@@ -117,7 +121,9 @@ class RunRecorder:
         self.clock = clock
         self.keep = keep if keep is not None else keep_count()
         self.problem: str | None = None
-        self.steps: list[dict[str, Any]] = []  # JSON copies, taken when each step ends
+        self._texts: list[str] = []  # each step's JSON text (step_json), taken when it ended
+        self._ran: set[str] = set()  # the nodes those steps are of
+        self.cached: list[str] = []  # the nodes a resumed run reused, in walk order
         self.node_types = node_types
         self.header: dict[str, Any] = {
             "record_version": RECORD_VERSION,
@@ -140,8 +146,11 @@ class RunRecorder:
         try:
             action()
         except (OSError, ValueError, TypeError) as exc:
-            self.problem = f"could not write the run record in {self.folder}: {_reason(exc)}"
-            self._close()
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.problem = f"could not write the run record in {self.folder}: {_reason(exc)}"
+        self._close()
 
     def _open(self) -> None:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -151,17 +160,27 @@ class RunRecorder:
         self._write({"event": "start", **self.header})
 
     def _write(self, line: dict[str, Any]) -> None:
-        data = (dumps_utf8(line, indent=None, allow_nan=False) + "\n").encode("utf-8")
         assert self._journal is not None
-        # Straight to the kernel, unbuffered: a killed pflow loses no line (no fsync here).
-        while data:
-            data = data[os.write(self._journal, data) :]
+        _write_all(self._journal, (_compact(line) + "\n").encode("utf-8"))
 
     def record(self, step: Step) -> None:
-        """A node finished: one journal line."""
-        document = _step_document(step)
-        self.steps.append(document)
-        self._attempt(lambda: self._write({"event": "node", **document}))
+        """A node finished: one journal line, `{"event": "node"}` and the step's document."""
+        self._ran.add(step.node_id)
+        if step.cached:
+            self.cached.append(step.node_id)
+        fd = self._journal
+        if fd is None:  # writing failed earlier
+            return
+        try:
+            text = step_json(step)
+            data = ('{"event": "node", ' + text[1:] + "\n").encode("utf-8")  # the text, reused
+            written = os.write(fd, data)
+            if written < len(data):
+                _write_all(fd, data[written:])
+        except (OSError, ValueError, TypeError) as exc:
+            self._failed(exc)
+            return
+        self._texts.append(text)
 
     def finish(
         self,
@@ -170,29 +189,30 @@ class RunRecorder:
         final_action: str | None,
         errors: list[dict[str, Any]],
         skipped: list[str],
-    ) -> dict[str, Any]:
-        """Write `record.json` (fsynced once), close the journal, prune old runs."""
-        record = build_record(
-            self.header,
-            self.steps,
-            status=status,
-            final_action=final_action,
-            errors=errors,
-            skipped=skipped,
-            node_types=self.node_types,
-            finished_at=self.clock(),
-        )
-        self._attempt(lambda: self._finish(record))
-        self._close()
-        return record
+    ) -> None:
+        """Write `record.json` (fsynced once), close the journal, prune old runs.
 
-    def _finish(self, record: dict[str, Any]) -> None:
+        The record is what `build_record` makes of the header and the steps, written as
+        one line; the steps' texts are those of the journal lines, encoded once.
+        """
+        finished_at = self.clock()
+        self._attempt(lambda: self._finish(finished_at, status, final_action, errors, skipped))
+        self._close()
+
+    def _finish(
+        self,
+        finished_at: str,
+        status: str,
+        final_action: str | None,
+        errors: list[dict[str, Any]],
+        skipped: list[str],
+    ) -> None:
+        head = _compact(_head(self.header, finished_at, status, final_action))
+        rest = _unrun(self.header["node_ids"], self._ran, skipped, self.node_types)
+        nodes = ", ".join(self._texts + [_compact(n) for n in rest])
+        text = f'{head[:-1]}, "nodes": [{nodes}], "errors": {_compact(to_json_safe(errors))}}}'
         # Only record.json is fsynced: once it is on disk, the journal is never read again.
-        write_text_atomic(
-            self.folder / RECORD,
-            dumps_utf8(record, indent=None, allow_nan=False) + "\n",
-            mode=0o600,
-        )
+        write_text_atomic(self.folder / RECORD, text + "\n", mode=0o600)
         prune(self.root, self.keep, spare=self.run_id)
 
     def _close(self) -> None:
@@ -202,29 +222,100 @@ class RunRecorder:
             self._journal = None
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Straight to the kernel, unbuffered: a killed pflow loses no line (no fsync here)."""
+    while data:
+        data = data[os.write(fd, data) :]
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
 
 
-# Step's fields in order, `extra` (never recorded) left out.
-_STEP_FIELDS = tuple(f.name for f in fields(Step) if f.name != "extra")
+def _compact(value: Any) -> str:
+    """One-line JSON, as journal lines and record.json are written."""
+    return dumps_utf8(value, indent=None, allow_nan=False)
 
 
-def _step_document(step: Step) -> dict[str, Any]:
-    """The JSON document of one step: its fields in order, `error` only when there is one.
+_ONE_LINE = json_encoder(allow_nan=False)  # _compact without its surrogate escapes
+_STRING = json_string
 
-    Built field by field rather than with dataclasses.asdict, which deep-copies every value
-    (the outputs included, only to be replaced by their JSON-safe copy): the same document,
-    in a fraction of the time.
+
+def _nullable(text: str | None) -> str:
+    return "null" if text is None else _STRING(text)
+
+
+def milliseconds(duration_ms: float) -> str:
+    """A duration in milliseconds to the microsecond, as JSON writes that number (`1.5`,
+    `0.985`, `2.0`).
+
+    The digits come from the whole number of microseconds: Python's float formatting costs
+    more than the rest of a journal line. Below 10**12 ms, every such number's shortest
+    form is those digits, which is what `repr` (and so JSON) writes; other numbers are left
+    to the JSON encoder.
     """
-    document = {name: getattr(step, name) for name in _STEP_FIELDS}
-    if document.get("error", 0) is None:
-        del document["error"]
-    document["duration_ms"] = round(step.duration_ms, 3)
-    document["outputs"] = to_json_safe(step.outputs) if step.outputs is not None else None
-    return document
+    if not 0 <= duration_ms < 1e12:  # NaN included: _compact refuses it, as JSON does
+        return _compact(round(duration_ms, 3))
+    digits = str(int(duration_ms * 1000 + 0.5))
+    if len(digits) < 4:
+        digits = "000"[: 4 - len(digits)] + digits
+    tail = digits[-3:].rstrip("0")
+    return digits[:-3] + "." + (tail or "0")
+
+
+def step_json(step: Step) -> str:
+    """The JSON text of one step: `_compact` of its document, the fields of `Step` in order
+    and `error` only when there is one, written here without building the document.
+
+    The outputs are encoded as they are; only when JSON cannot encode them (bytes, NaN,
+    objects) is their JSON-safe copy (`to_json_safe`) encoded instead.
+    """
+    outputs = step.outputs
+    try:
+        encoded = "null" if outputs is None else _ONE_LINE(outputs)
+    except (TypeError, ValueError):
+        encoded = _ONE_LINE(to_json_safe(outputs))
+    text = (
+        f'{{"node_id": {_STRING(step.node_id)}, "node_type": {_STRING(step.node_type)},'
+        f' "status": {_STRING(step.status)}, "action": {_nullable(step.action)},'
+        f' "duration_ms": {milliseconds(step.duration_ms)},'
+        f' "fingerprint": {_nullable(step.fingerprint)}, "outputs": {encoded},'
+        f' "cached": {"true" if step.cached else "false"}'
+    )
+    text += "}" if step.error is None else f', "error": {_STRING(step.error)}}}'
+    return text if text.isascii() else escape_surrogates(text)
+
+
+def _head(
+    header: dict[str, Any], finished_at: str | None, status: str, final_action: str | None
+) -> dict[str, Any]:
+    """A record's members before its nodes: the header's (its node ids left out), then
+    when and how the run ended."""
+    head = {k: v for k, v in header.items() if k != "node_ids"}
+    head.update({"finished_at": finished_at, "status": status, "final_action": final_action})
+    return head
+
+
+def _unrun(
+    node_ids: list[str], ran: set[str], skipped: list[str], node_types: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The entries of the nodes without a step, in the workflow's order: skipped or not run."""
+    return [
+        {
+            "node_id": node_id,
+            "node_type": node_types.get(node_id, ""),
+            "status": "skipped" if node_id in skipped else "not_run",
+            "action": None,
+            "duration_ms": None,
+            "fingerprint": None,
+            "outputs": None,
+            "cached": False,
+        }
+        for node_id in node_ids
+        if node_id not in ran
+    ]
 
 
 def build_record(
@@ -239,51 +330,39 @@ def build_record(
     finished_at: str | None,
 ) -> dict[str, Any]:
     """The whole record: the header, every step in order, then skipped and not-run nodes."""
-    seen = {s["node_id"] for s in steps}
-    rest = []
-    for node_id in header.get("node_ids", []):
-        if node_id in seen:
-            continue
-        rest.append(
-            {
-                "node_id": node_id,
-                "node_type": node_types.get(node_id, ""),
-                "status": "skipped" if node_id in skipped else "not_run",
-                "action": None,
-                "duration_ms": None,
-                "fingerprint": None,
-                "outputs": None,
-                "cached": False,
-            }
-        )
-    record = {k: v for k, v in header.items() if k != "node_ids"}
-    record.update(
-        {
-            "finished_at": finished_at,
-            "status": status,
-            "final_action": final_action,
-            "nodes": steps + rest,
-            "errors": to_json_safe(errors),
-        }
-    )
+    record = _head(header, finished_at, status, final_action)
+    ran = {s["node_id"] for s in steps}
+    record["nodes"] = steps + _unrun(header.get("node_ids", []), ran, skipped, node_types)
+    record["errors"] = to_json_safe(errors)
     return record
 
 
 def prune(root: Path, keep: int, *, spare: str | None = None) -> None:
-    """Remove all but the newest `keep` run folders (never `spare`, the run just written)."""
-    folders = sorted((p for p in root.iterdir() if p.is_dir() and is_run_id(p.name)), key=_age_key)
-    for folder in folders[: max(0, len(folders) - keep)]:
-        if folder.name != spare:
-            shutil.rmtree(folder, ignore_errors=True)
+    """Remove all but the newest `keep` run folders (never `spare`, the run just written).
+
+    Oldest first means by the id's second, then, within that second, by when the journal
+    was last written; only the runs of the second where the cut falls are looked at for that.
+    """
+    with os.scandir(root) as entries:  # no stat per folder: the directory says what is one
+        names = [e.name for e in entries if is_run_id(e.name) and e.is_dir()]
+    excess = len(names) - keep
+    if excess <= 0:
+        return
+    names.sort()
+    cut = names[excess - 1][:16]
+    older = [n for n in names if n[:16] < cut]
+    tied = sorted((n for n in names if n[:16] == cut), key=lambda n: _written(root / n))
+    for name in (older + tied)[:excess]:
+        if name != spare:
+            shutil.rmtree(root / name, ignore_errors=True)
 
 
-def _age_key(folder: Path) -> tuple[str, int]:
-    """Oldest first: by the id's second, then by when the journal was last written."""
+def _written(folder: Path) -> int:
+    """When the run's journal was last written (0 when it cannot be told)."""
     try:
-        written = (folder / JOURNAL).stat().st_mtime_ns
+        return (folder / JOURNAL).stat().st_mtime_ns
     except OSError:
-        written = 0
-    return folder.name[:16], written
+        return 0
 
 
 def is_run_id(name: str) -> bool:

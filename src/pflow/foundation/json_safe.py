@@ -23,18 +23,70 @@ def dumps_utf8(
     """`json.dumps` keeping non-ASCII text readable, and always encodable as UTF-8."""
     # One encoder per option set: json.dumps with options builds a new one for each call.
     key = (indent, allow_nan, default)
-    encoder = _ENCODERS.get(key)
-    if encoder is None:
-        encoder = _ENCODERS[key] = json.JSONEncoder(
-            ensure_ascii=False, allow_nan=allow_nan, indent=indent, default=default
-        )
-    text = encoder.encode(value)
-    if text.isascii():
-        return text
+    encode = _ENCODERS.get(key)
+    if encode is None:
+        encode = _ENCODERS[key] = json_encoder(indent=indent, allow_nan=allow_nan, default=default)
+    text = encode(value)
+    return text if text.isascii() else escape_surrogates(text)
+
+
+def escape_surrogates(text: str) -> str:
+    """JSON text with its lone surrogates written as `\\uXXXX` escapes (UTF-8 encodable)."""
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-_ENCODERS: dict[tuple[int | None, bool, Callable[[Any], Any] | None], json.JSONEncoder] = {}
+# A str as a JSON string, non-ASCII text kept (what the encoders write for strings).
+json_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
+_ENCODERS: dict[tuple[int | None, bool, Callable[[Any], Any] | None], Callable[[Any], str]] = {}
+
+
+def json_encoder(
+    *,
+    indent: int | None = None,
+    allow_nan: bool = True,
+    default: Callable[[Any], Any] | None = None,
+    sort_keys: bool = False,
+    separators: tuple[str, str] | None = None,
+) -> Callable[[Any], str]:
+    """A function giving what `json.dumps(value, ensure_ascii=False, ...)` gives, built once.
+
+    `JSONEncoder.encode` builds a new C encoder for every call; for one-line JSON the one
+    built here serves every call. It does not look for circular references (it would find
+    them for each value again): on the recursion error a cycle causes, the value is encoded
+    again by the standard encoder, which reports the cycle as a ValueError.
+    """
+    standard = json.JSONEncoder(
+        ensure_ascii=False,
+        allow_nan=allow_nan,
+        indent=indent,
+        default=default,
+        sort_keys=sort_keys,
+        separators=separators,
+    )
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if indent is not None or make is None:  # the C encoder only writes one line
+        return standard.encode
+    one_line = make(
+        None,  # no markers: no check for cycles
+        standard.default,
+        json_string,
+        None,
+        standard.key_separator,
+        standard.item_separator,
+        sort_keys,
+        False,  # skipkeys
+        allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        try:
+            return "".join(one_line(value, 0))
+        except RecursionError:
+            return standard.encode(value)
+
+    return encode
 
 
 def to_json_safe(value: Any, max_chars: int | None = None) -> Any:

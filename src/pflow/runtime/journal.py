@@ -9,16 +9,16 @@ it puts the recorded outputs back in the store and follows the recorded action.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+import importlib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
-from pflow.foundation.json_safe import to_json_safe
+from pflow.foundation.json_safe import json_encoder, json_string, to_json_safe
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One finished execution of a node."""
 
@@ -31,7 +31,6 @@ class Step:
     outputs: dict[str, Any] | None = None  # the node's own dict in the store: copy to keep
     cached: bool = False
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,27 @@ class RunJournal(Protocol):
         ...
 
 
+class _Digest(Protocol):
+    def hexdigest(self) -> str: ...
+
+
+def _builtin_sha256() -> Callable[[bytes], _Digest]:
+    """CPython's own SHA-256 (same digests as hashlib's): hashlib loads OpenSSL, which costs
+    milliseconds at start-up, and OpenSSL's set-up for the few dozen bytes of a fingerprint
+    costs more than the built-in code's whole work."""
+    name = "_sha2" if sys.version_info >= (3, 12) else "_sha256"
+    try:
+        return cast(Callable[[bytes], _Digest], importlib.import_module(name).sha256)
+    except (ImportError, AttributeError):  # a Python built without it
+        import hashlib
+
+        return hashlib.sha256
+
+
+_sha256 = _builtin_sha256()
+
 # One encoder for every hash (json.dumps with options builds a new one per call).
-_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_CANONICAL = json_encoder(sort_keys=True, separators=(",", ":"))
 
 
 def canonical_hash(value: Any) -> str:
@@ -69,22 +87,25 @@ def canonical_hash(value: Any) -> str:
     encoding first and converting only on failure keeps the common case fast.
     """
     try:
-        text = _CANONICAL.encode(value)
+        text = _CANONICAL(value)
     except (TypeError, ValueError):
-        text = _CANONICAL.encode(to_json_safe(value))
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        text = _CANONICAL(to_json_safe(value))
+    return "sha256:" + _sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def fingerprint(node_type: str, params: Mapping[str, Any], inputs: Mapping[str, Any]) -> str:
     """A hash of what decides a node's result, as far as pflow can see it.
 
     `params` are the node's resolved params; `inputs` maps each node whose outputs the
-    params' templates read to that node's fingerprint (None when it has not run).
+    params' templates read to that node's fingerprint (None when it has not run). The hash
+    is `canonical_hash({"type": node_type, "params": params, "inputs": inputs})`; its text
+    is written here in pieces, the three keys in their sorted order, when the parts encode.
     """
-    # canonical_hash sorts the keys; the JSON encoder takes dicts, not other mappings.
-    document = {
-        "type": node_type,
-        "params": params if isinstance(params, dict) else dict(params),
-        "inputs": inputs if isinstance(inputs, dict) else dict(inputs),
-    }
-    return canonical_hash(document)
+    try:
+        text = (
+            f'{{"inputs":{_CANONICAL(inputs) if inputs else "{}"},'
+            f'"params":{_CANONICAL(params)},"type":{json_string(node_type)}}}'
+        )
+    except (TypeError, ValueError):  # other mappings, or values JSON cannot encode
+        return canonical_hash({"type": node_type, "params": dict(params), "inputs": dict(inputs)})
+    return "sha256:" + _sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

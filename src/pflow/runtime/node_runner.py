@@ -147,7 +147,8 @@ class NodeRunner(BaseNode):
             params = self._params(shared)
         except Exception:
             return None, None
-        inputs = {d: journal.fingerprint_of(d) for d in self.depends_on}
+        depends_on = self.depends_on
+        inputs = {d: journal.fingerprint_of(d) for d in depends_on} if depends_on else {}
         return params, fingerprint(self.node_type, params, inputs)
 
     def _reuse(

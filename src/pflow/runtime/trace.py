@@ -7,7 +7,6 @@ import math
 import os
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +98,8 @@ class WorkflowTraceCollector:
 
     def __init__(self, workflow_name: str) -> None:
         self.workflow_name = workflow_name
+        import uuid  # only a traced run needs it (and it costs start-up time)
+
         self.execution_id = str(uuid.uuid4())
         self.start_time = datetime.now(UTC)
         self._start_counter = time.perf_counter()
