@@ -153,7 +153,8 @@ def normalize_json_text(text: str, window: tuple[datetime, datetime] | None = No
     """Normalise a JSON document by key path, re-serialised in pflow's own layout.
 
     pflow prints JSON with a 2-space indent, UTF-8 characters and an optional trailing
-    newline; a document that does not round-trip to the same bytes is left alone so the
+    newline, and writes run records as one-line objects (`json.dumps` spacing), normalised
+    in that layout; a document that does not round-trip to the same bytes is left alone so the
     comparison shows the difference instead of hiding it. A document whose every line ends
     in CRLF (a terminal) is handled as its LF form and given its CRLFs back.
     """
@@ -165,16 +166,27 @@ def normalize_json_text(text: str, window: tuple[datetime, datetime] | None = No
         document = json.loads(stripped)
     except ValueError:
         return text
+    layout = _layout
     if _layout(document) != stripped:
-        return text
+        if not stripped.startswith("{") or _one_line(document) != stripped:
+            return text
+        layout = _one_line  # a run record's record.json or journal line
     check_relations(document)
     normalized = _walk(document, (), window)
-    return _layout(normalized) + trailer
+    return layout(normalized) + trailer
 
 
 def _layout(document: Any) -> str:
     """pflow's JSON layout: 2-space indent, UTF-8 text, lone surrogates as \\uXXXX escapes."""
-    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _escaped(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _one_line(document: Any) -> str:
+    """pflow's one-line JSON (run records): `json.dumps` spacing, otherwise as `_layout`."""
+    return _escaped(json.dumps(document, ensure_ascii=False))
+
+
+def _escaped(text: str) -> str:
     return "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in text)
 
 

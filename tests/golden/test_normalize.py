@@ -547,7 +547,8 @@ class TestJsonDocuments:
     @pytest.mark.parametrize(
         "text",
         [
-            '{"duration_ms": 5}',  # compact: not pflow's layout
+            '{"duration_ms":5}',  # compact without spaces: not pflow's layout
+            '[{"duration_ms": 5}]',  # one line, but not an object (records are objects)
             '{\n    "duration_ms": 5\n}',  # 4-space indent
             '{\n  "duration_ms": 5,\n}',  # not JSON
             '{\n  "name": "\\u00e9",\n  "duration_ms": 5\n}',  # ASCII-escaped
@@ -558,6 +559,13 @@ class TestJsonDocuments:
     )
     def test_documents_that_do_not_round_trip_stay_unchanged(self, text: str) -> None:
         assert normalize_json_text(text) == text
+
+    def test_one_line_objects_are_normalised_in_their_layout(self) -> None:
+        # record.json and journal lines: one line, json.dumps spacing, trailing newline.
+        text = '{"duration_ms": 5.25, "fingerprint": "sha256:ab", "started_at": null}\n'
+        assert normalize_json_text(text) == (
+            '{"duration_ms": "<DURATION_MS>", "fingerprint": "sha256:ab", "started_at": null}\n'
+        )
 
     def test_round_tripping_document_with_a_bad_value_raises(self) -> None:
         with pytest.raises(NormalizationError):
