@@ -7,7 +7,9 @@ stages them, so the tree measured is the checkout as it is. Each worker gets a s
 `pflow` runs the worktree's `src/` with the dependencies of the running python (no install).
 Then, per mutant: check the worktree is clean, `git apply` the patch, run the checkout's golden
 cases with `-x` against the worktree's pflow (likely killers first, see `rank_cases`), then
-`git apply -R` and check it is clean again. A patch that does not apply is a failure.
+`git apply -R` and check it is clean again. A patch that does not apply is a failure. A kill
+counts only once the killing case passes on the clean worktree; a case that fails there too
+(flaky on a busy machine) gets the mutant a second try, and an unconfirmed kill is a failure.
 
 Exit status is non-zero when a patch fails, when the kill rate is under 95 % (every mutant counts,
 those listed in golden/mutants/EQUIVALENT.md too), when a survivor is not listed there,
@@ -259,6 +261,45 @@ class Worker:
             raise RuntimeError(f"worktree {self.tree} is not clean:\n{status}")
 
     def run(self, mutant: Mutant, order: list[str], pytest_args: list[str]) -> Outcome:
+        """One mutant; a kill counts only when the killing case passes without the mutant.
+
+        A case that fails on the unmutated tree too (a flaky case, on a busy machine) proves
+        nothing: the mutant is tried once more, and if that kill cannot be confirmed either,
+        the outcome is a failure naming the case.
+        """
+        started = time.monotonic()
+        outcome = self._attempt(mutant, order, pytest_args)
+        if outcome.status == "killed" and not self._passes_clean(outcome.killer, pytest_args):
+            flaky = outcome.killer
+            outcome = self._attempt(mutant, order, pytest_args)
+            if outcome.status == "killed" and not self._passes_clean(outcome.killer, pytest_args):
+                outcome = Outcome(
+                    mutant,
+                    "failure",
+                    detail=f"killed only by {outcome.killer}, which fails without the mutant too",
+                )
+            elif outcome.status == "killed":
+                outcome.detail = f"(first killed by {flaky}, which also failed without it)"
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+    def _passes_clean(self, case: str, pytest_args: list[str]) -> bool:
+        """Whether `case` passes against the unmutated worktree."""
+        self.assert_clean()
+        cmd = [
+            sys.executable, "-c", _DFL, sys.executable, "-m", "pytest",
+            f"{REPO / 'tests' / 'golden' / 'test_golden.py'}::test_golden_case[{case}]",
+            "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--golden-no-new",
+            f"--pflow-bin={self.venv / 'bin' / 'pflow'}", *pytest_args,
+        ]  # fmt: skip
+        env = dict(os.environ)
+        env.pop("PFLOW_BIN", None)
+        proc = subprocess.run(
+            cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=MUTANT_TIMEOUT
+        )
+        return proc.returncode == 0
+
+    def _attempt(self, mutant: Mutant, order: list[str], pytest_args: list[str]) -> Outcome:
         started = time.monotonic()
         self.assert_clean()
         applied = _git("apply", str(mutant.patch), cwd=self.tree, check=False)
