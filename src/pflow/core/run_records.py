@@ -243,10 +243,6 @@ _ONE_LINE = json_encoder(allow_nan=False)  # _compact without its surrogate esca
 _STRING = json_string
 
 
-def _nullable(text: str | None) -> str:
-    return "null" if text is None else _STRING(text)
-
-
 def milliseconds(duration_ms: float) -> str:
     """A duration in milliseconds to the microsecond, as JSON writes that number (`1.5`,
     `0.985`, `2.0`).
@@ -272,17 +268,18 @@ def step_json(step: Step) -> str:
     The outputs are encoded as they are; only when JSON cannot encode them (bytes, NaN,
     objects) is their JSON-safe copy (`to_json_safe`) encoded instead.
     """
-    outputs = step.outputs
+    outputs, action, print_ = step.outputs, step.action, step.fingerprint
     try:
         encoded = "null" if outputs is None else _ONE_LINE(outputs)
     except (TypeError, ValueError):
         encoded = _ONE_LINE(to_json_safe(outputs))
     text = (
         f'{{"node_id": {_STRING(step.node_id)}, "node_type": {_STRING(step.node_type)},'
-        f' "status": {_STRING(step.status)}, "action": {_nullable(step.action)},'
+        f' "status": {_STRING(step.status)},'
+        f' "action": {"null" if action is None else _STRING(action)},'
         f' "duration_ms": {milliseconds(step.duration_ms)},'
-        f' "fingerprint": {_nullable(step.fingerprint)}, "outputs": {encoded},'
-        f' "cached": {"true" if step.cached else "false"}'
+        f' "fingerprint": {"null" if print_ is None else _STRING(print_)},'
+        f' "outputs": {encoded}, "cached": {"true" if step.cached else "false"}'
     )
     text += "}" if step.error is None else f', "error": {_STRING(step.error)}}}'
     return text if text.isascii() else escape_surrogates(text)
