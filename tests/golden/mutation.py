@@ -45,8 +45,9 @@ FAST_COUNT = 8
 MUTANT_TIMEOUT = 900.0
 _FAILED = re.compile(r"^FAILED \S*test_golden_case\[([^\]]+)\]", re.MULTILINE)
 _WORDS = re.compile(r"[a-z0-9]+")
-# Reset SIGINT in the pytest child: a background job ignores it, which breaks the signal cases.
-_DFL = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"  # noqa: E501
+# Reset SIGINT and SIGHUP in the pytest child: a background job ignores SIGINT and `nohup`
+# ignores SIGHUP, and pflow keeps a signal its parent ignored, which breaks the signal cases.
+_DFL = "import os, signal, sys; [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, signal.SIGHUP)]; os.execv(sys.argv[1], sys.argv[1:])"  # noqa: E501
 
 
 @dataclass(frozen=True)
