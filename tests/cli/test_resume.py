@@ -21,18 +21,33 @@ from pflow.core.run_store import RunStore
 from .conftest import TIMEOUT, Flows, Sandbox, pflow_command
 
 
-def counting_flow(flows: Flows, sandbox: Sandbox, *, second: str = "two") -> Path:
-    """Four shell nodes, each appending a line to its own counter file; the third fails
-    while `flag` exists. The second reads the first's output."""
+def counted_flow(flows: Flows, sandbox: Sandbox, name: str, *nodes: tuple[str, str]) -> Path:
+    """A chain of shell nodes (id, command): node i first appends a line to counter file c<i>
+    of the working directory, then runs its command."""
     work = sandbox.workdir
     return flows.write(
-        "count.json",
+        name,
         flows.ir(
-            flows.shell_node("n1", f"echo x >> {work}/c1; echo one"),
-            flows.shell_node("n2", f"echo x >> {work}/c2; echo {second}-${{n1.stdout}}"),
-            flows.shell_node("n3", f"echo x >> {work}/c3; test ! -e {work}/flag"),
-            flows.shell_node("n4", f"echo x >> {work}/c4; echo four"),
+            *(
+                flows.shell_node(node_id, f"echo x >> {work}/c{i}; {command}")
+                for i, (node_id, command) in enumerate(nodes, 1)
+            )
         ),
+    )
+
+
+def counting_flow(flows: Flows, sandbox: Sandbox, *, second: str = "two") -> Path:
+    """Four counted nodes; the third fails while `flag` exists. The second reads the first's
+    output."""
+    work = sandbox.workdir
+    return counted_flow(
+        flows,
+        sandbox,
+        "count.json",
+        ("n1", "echo one"),
+        ("n2", f"echo {second}-${{n1.stdout}}"),
+        ("n3", f"test ! -e {work}/flag"),
+        ("n4", "echo four"),
     )
 
 
@@ -85,13 +100,13 @@ def test_a_changed_input_reruns_the_nodes_that_read_it(
     flows: Flows, sandbox: Sandbox, invoke: Any
 ) -> None:
     work = sandbox.workdir
-    flows.write(
+    counted_flow(
+        flows,
+        sandbox,
         "p.json",
-        flows.ir(
-            flows.shell_node("a", f"echo x >> {work}/c1; echo ${{who}}"),
-            flows.shell_node("b", f"echo x >> {work}/c2; echo fixed"),
-            flows.shell_node("c", f"echo x >> {work}/c3; test ! -e {work}/flag"),
-        ),
+        ("a", "echo ${who}"),
+        ("b", "echo fixed"),
+        ("c", f"test ! -e {work}/flag"),
     )
     (work / "flag").touch()
     assert invoke(["run", "p.json", "who=ada"]).code == 1
@@ -131,17 +146,14 @@ def test_sigkill_during_a_node_keeps_the_finished_ones(
     flows: Flows, sandbox: Sandbox, invoke: Any
 ) -> None:
     work = sandbox.workdir
-    flows.write(
+    counted_flow(
+        flows,
+        sandbox,
         "kill.json",
-        flows.ir(
-            flows.shell_node("n1", f"echo x >> {work}/c1"),
-            flows.shell_node("n2", f"echo x >> {work}/c2"),
-            flows.shell_node(
-                "n3",
-                f"echo x >> {work}/c3; test -e {work}/go || {{ touch {work}/ready; sleep 60; }}",
-            ),
-            flows.shell_node("n4", f"echo x >> {work}/c4"),
-        ),
+        ("n1", "true"),
+        ("n2", "true"),
+        ("n3", f"test -e {work}/go || {{ touch {work}/ready; sleep 60; }}"),
+        ("n4", "true"),
     )
     proc = subprocess.Popen(
         [*pflow_command(), "run", "kill.json"],

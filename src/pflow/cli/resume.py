@@ -5,11 +5,9 @@ from __future__ import annotations
 import click
 
 from pflow.cli.exit_codes import EXIT_CODE_HELP
-from pflow.cli.run import RunContext, finish_run, parse_param_words
+from pflow.cli.run import finish_run, parse_param_words, run_pipeline, start_run
 from pflow.cli.run_options import run_options
-from pflow.cli.state import workflow_manager
-from pflow.core.output_controller import OutputController
-from pflow.core.run_pipeline import RunOutcome, RunPipeline, RunRequest
+from pflow.core.run_pipeline import RunRequest
 
 RESUME_HELP = f"""Continue a failed run: finished steps are reused, the rest runs.
 
@@ -61,13 +59,8 @@ def resume_command(
     run_id = words[0] if words and "=" not in words[0] else None
     params = parse_param_words(words[1:] if run_id is not None else words)
     request = RunRequest("", params, output_key=output_key, keep_going=keep_going)
-    request.trace, request.collect_metrics = trace, output_format == "json"
-    ctx.obj = state = RunContext(RunOutcome(request), verbose)
-    pipeline = RunPipeline(
-        manager=workflow_manager(ctx),
-        output=OutputController(print_flag, output_format),
-        on_step=(lambda message: click.echo(f"pflow: {message}", err=True)) if verbose else None,
-    )
+    state = start_run(ctx, request, trace=trace, output_format=output_format, verbose=verbose)
+    pipeline = run_pipeline(ctx, print_flag, output_format, verbose)
     state.outcome = outcome = pipeline.resume_run(run_id, request, force_from=force_from)
     if outcome.resumed_from is not None and verbose:
         click.echo(f"pflow: resuming run {outcome.resumed_from}", err=True)

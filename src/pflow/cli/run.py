@@ -74,8 +74,7 @@ def run_command(
     output_format = output_format.lower()
     as_json = output_format == "json"
     request = RunRequest(workflow, {}, output_key=output_key, keep_going=keep_going)
-    request.trace, request.collect_metrics = trace, as_json
-    ctx.obj = state = RunContext(RunOutcome(request), verbose)
+    state = start_run(ctx, request, trace=trace, output_format=output_format, verbose=verbose)
     try:
         request.params = parse_param_words(params)
     except click.BadParameter:
@@ -85,13 +84,28 @@ def run_command(
         state.outcome.error = unknown
         state.outcome.metrics_summary = MetricsCollector().get_summary([]) if as_json else None
         return _handle_workflow_exception(ctx, unknown, None, output_format, None, {}, verbose)
-    pipeline = RunPipeline(
+    state.outcome = outcome = run_pipeline(ctx, print_flag, output_format, verbose).run(request)
+    return finish_run(ctx, outcome, output_format)
+
+
+def start_run(
+    ctx: click.Context, request: RunRequest, *, trace: bool, output_format: str, verbose: bool
+) -> RunContext:
+    """The request's trace and metrics switches set, and the invocation's RunContext."""
+    request.trace, request.collect_metrics = trace, output_format == "json"
+    ctx.obj = state = RunContext(RunOutcome(request), verbose)
+    return state
+
+
+def run_pipeline(
+    ctx: click.Context, print_flag: bool, output_format: str, verbose: bool
+) -> RunPipeline:
+    """The pipeline `pflow run` and `pflow resume` hand their request to."""
+    return RunPipeline(
         manager=workflow_manager(ctx),
         output=OutputController(print_flag, output_format),
         on_step=(lambda message: click.echo(f"pflow: {message}", err=True)) if verbose else None,
     )
-    state.outcome = outcome = pipeline.run(request)
-    return finish_run(ctx, outcome, output_format)
 
 
 def finish_run(ctx: click.Context, outcome: RunOutcome, output_format: str) -> int:

@@ -240,7 +240,6 @@ def _compact(value: Any) -> str:
 
 
 _ONE_LINE = json_encoder(allow_nan=False)  # _compact without its surrogate escapes
-_STRING = json_string
 
 
 def milliseconds(duration_ms: float) -> str:
@@ -274,14 +273,14 @@ def step_json(step: Step) -> str:
     except (TypeError, ValueError):
         encoded = _ONE_LINE(to_json_safe(outputs))
     text = (
-        f'{{"node_id": {_STRING(step.node_id)}, "node_type": {_STRING(step.node_type)},'
-        f' "status": {_STRING(step.status)},'
-        f' "action": {"null" if action is None else _STRING(action)},'
+        f'{{"node_id": {json_string(step.node_id)}, "node_type": {json_string(step.node_type)},'
+        f' "status": {json_string(step.status)},'
+        f' "action": {"null" if action is None else json_string(action)},'
         f' "duration_ms": {milliseconds(step.duration_ms)},'
-        f' "fingerprint": {"null" if print_ is None else _STRING(print_)},'
+        f' "fingerprint": {"null" if print_ is None else json_string(print_)},'
         f' "outputs": {encoded}, "cached": {"true" if step.cached else "false"}'
     )
-    text += "}" if step.error is None else f', "error": {_STRING(step.error)}}}'
+    text += "}" if step.error is None else f', "error": {json_string(step.error)}}}'
     return text if text.isascii() else escape_surrogates(text)
 
 
